@@ -1,0 +1,96 @@
+"""Every chapter executes without error in a fresh kernel, its key numbers are the expected ones, and every
+exercise's reference solution passes its check."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT, chapters
+
+pytestmark = pytest.mark.slow
+
+# The numbers each chapter glues (and states in its prose), as the article and the brief give them.
+EXPECTED: dict[str, dict[str, object]] = {
+    "03-cross-coloring": {
+        "n_dominated": 36,
+        "n_adjacent": 24,
+        "n_opposite": 12,
+        "per_adjacent": 729,
+        "per_opposite": 810,
+        "sum_adjacent": 17496,
+        "sum_opposite": 9720,
+        "total_bruteforce": 27216,
+        "total_article": 27216,
+        "total_factorised": 27216,
+        "ordered_centres": 72,
+        "competing": 54432,
+        "relaxed_total": 104976,
+        "peak_k": 6,
+    },
+}
+
+
+def glued(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The plain-text value of every glued variable in an executed notebook."""
+    values = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            record = out.get("metadata", {}).get("scrapbook", {})
+            if record:
+                values[record["name"]] = out["data"][record.get("mime_prefix", "") + "text/plain"].strip("'\"")
+    return values
+
+
+def outputs_text(nb: nbformat.NotebookNode) -> str:
+    """All text outputs of a notebook, joined."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            parts.append(out.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module", params=chapters(), ids=lambda c: Path(c).name)
+def executed(request) -> tuple[str, nbformat.NotebookNode]:
+    """A chapter executed top to bottom in a fresh kernel, with the book folder as working directory."""
+    path = ROOT / f"{request.param}.ipynb"
+    nb = jupytext.read(path)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return path.stem, nb
+
+
+def test_chapter_numbers(executed) -> None:
+    name, nb = executed
+    values = glued(nb)
+    for key, expected in EXPECTED[name].items():
+        assert key in values, f"{name} does not glue {key}"
+        assert values[key] == str(expected), f"{name}: {key} = {values[key]}, expected {expected}"
+
+
+def test_every_solution_passes_its_check(executed) -> None:
+    name, nb = executed
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    ids = set(re.findall(r'check\("([\w-]+)"', source))
+    text = outputs_text(nb)
+    assert len(ids) >= 4, f"{name} has checks for only {sorted(ids)}"
+    for exercise_id in ids:
+        assert f"✓ Correct [{exercise_id}]" in text, f"{name}: the reference solution to {exercise_id} fails its check"
+    assert "✗ Not yet" not in text
+
+
+def test_every_registered_exercise_appears_in_a_chapter() -> None:
+    import importlib
+
+    from kexue import exercises
+
+    sources = "\n".join((ROOT / f"{c}.md").read_text(encoding="utf-8") for c in chapters())
+    for module in set(re.findall(r"from kexue import (\w+)", sources)):
+        importlib.import_module(f"kexue.{module}")
+    for exercise_id in exercises.registered():
+        assert f'check("{exercise_id}"' in sources, f"{exercise_id} is registered but no chapter uses it"

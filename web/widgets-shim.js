@@ -1,0 +1,30 @@
+// Glue between the vendored ipywidgets HTML manager, require.js and MathJax 3, so widget outputs render offline.
+(function () {
+  // The manager's webpack bundle finds its icon fonts next to its own AMD module path: point that path at the
+  // vendored copy, which sits beside this file.
+  var here = document.currentScript.src.replace(/[^/]*$/, "");
+  window.require.config({ paths: { "@jupyter-widgets/html-manager/dist": here + "vendor/html-manager" } });
+
+  // html-manager 1.x typesets with MathJax 2's MathJax.Hub.Queue; give MathJax 3 that one method. MathJax 3
+  // replaces window.MathJax when it starts, so attach the adapter to whatever object is assigned there.
+  function typeset(args) {
+    var element = args && args[2];
+    var mj = window.MathJax;
+    if (!element || !mj) return;
+    var ready = mj.startup && mj.startup.promise ? mj.startup.promise : Promise.resolve();
+    ready.then(function () { return mj.typesetPromise ? mj.typesetPromise([element]) : null; }).catch(function () {});
+  }
+  var current = window.MathJax;
+  function withHub(value) {
+    if (value && typeof value === "object" && !value.Hub) {
+      Object.defineProperty(value, "Hub", { value: { Queue: typeset }, enumerable: false, configurable: true });
+    }
+    return value;
+  }
+  Object.defineProperty(window, "MathJax", {
+    configurable: true,
+    get: function () { return current; },
+    set: function (value) { current = withHub(value); },
+  });
+  withHub(current);
+})();
