@@ -40,18 +40,18 @@ def test_page_is_offline_and_clean(browser, server: str, doc: str) -> None:
     # Every image in the article (figures, not the theme's icons) has a real description.
     for img in page.locator("article img").all():
         alt = (img.get_attribute("alt") or "").strip()
-        assert alt and not alt.startswith("<Figure"), f"{doc}: image {img.get_attribute('src')} lacks alt text"
+        assert alt and not alt.startswith("<Figure"), f"{doc}: image {(img.get_attribute('src') or '')[:80]} lacks alt text"
     page.close()
 
 
 @pytest.mark.parametrize("chapter", chapters())
 def test_chapter_page(browser, server: str, chapter: str) -> None:
     page, errors, outside = open_page(browser, f"{server}/{chapter}.html", (server,))
-    page.wait_for_selector("mjx-container", timeout=20_000)
+    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
     assert page.locator("article mjx-container").count() > 5, "too little rendered math"
     assert page.locator("article figure img, article .cell_output img").count() >= 3, "too few figures"
     # The explorer's saved widget state is drawn by the vendored widget manager.
-    page.wait_for_selector(".jupyter-widgets", timeout=20_000)
+    page.wait_for_selector(".jupyter-widgets", state="attached", timeout=20_000)
 
     # Launch buttons: Binder, JupyterHub, Colab, and live code (Thebe), plus the notebook download.
     launch = page.locator(".dropdown-launch-buttons")
@@ -66,11 +66,11 @@ def test_chapter_page(browser, server: str, chapter: str) -> None:
     assert page.locator("article .exercise").count() >= 4
     solutions = page.locator("article .solution.dropdown")
     assert solutions.count() >= page.locator("article .exercise").count()
+    for solution in solutions.all():
+        assert not solution.locator("#solution-content").is_visible(), "a solution shows before it is clicked"
     first = solutions.first
-    body = first.locator(".admonition-title ~ *").first
-    assert not body.is_visible(), "a solution is visible before it is clicked"
-    first.locator(".admonition-title").click()
-    body.wait_for(state="visible", timeout=5_000)
+    first.locator("button.toggle-button").click()
+    first.locator("#solution-content").wait_for(state="visible", timeout=5_000)
 
     assert outside == [] and errors == [], (outside, errors)
     page.close()
@@ -80,7 +80,7 @@ def test_site_works_from_disk(browser, site: Path) -> None:
     """Opened straight from disk (a copy on a USB stick), a chapter still renders its math."""
     url = (site / f"{chapters()[0]}.html").as_uri()
     page, errors, outside = open_page(browser, url, ("file://",))
-    page.wait_for_selector("mjx-container", timeout=20_000)
+    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
     assert outside == [], outside
     page.close()
 

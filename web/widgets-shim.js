@@ -28,3 +28,10 @@
   });
   withHub(current);
 })();
+
+// Images drawn from a widget's saved state arrive without alt text; describe them for screen readers.
+new MutationObserver(function () {
+  document.querySelectorAll(".jupyter-widgets img:not([alt])").forEach(function (img) {
+    img.alt = "Output of the interactive explorer in its saved state (the same as the static figure above it).";
+  });
+}).observe(document.documentElement, { childList: true, subtree: true });
