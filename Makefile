@@ -4,7 +4,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Run the venv's tools (jupyter-book, the kernel) before anything installed on the machine.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-export PYTHONHASHSEED := 0
 APT_PACKAGES := chromium fonts-noto-cjk
 
 .PHONY: setup book test test-quick bench serve student clean apt assets
