@@ -48,6 +48,13 @@ def site() -> Path:
     return ROOT / "_build" / "html"
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files without logging every request."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def server(site: Path) -> Iterator[str]:
     """Serve the built site on 127.0.0.1 from a thread; yields its base URL."""
@@ -57,11 +64,6 @@ def server(site: Path) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # noqa: D102 - keep test output clean
-        pass
 
 
 @pytest.fixture(scope="session")
