@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Run the venv's tools (jupyter-book, the kernel) before anything installed on the machine.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-APT_PACKAGES := chromium fonts-noto-cjk
+APT_PACKAGES := chromium fonts-noto-cjk dataset-fashion-mnist
 
 .PHONY: setup book test test-quick bench serve student clean apt assets
 

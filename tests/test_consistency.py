@@ -95,3 +95,21 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in readme and re.search(r"^make test$", ci, re.M)
+
+
+CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_citations_are_prefixed_and_in_the_bibliography(chapter: str) -> None:
+    """Each chapter lists its own references: its {cite} keys carry the chapter's prefix ("03-su2022cross"), which
+    its bibliography strips; without the prefix, a work cited by two chapters would be a duplicate citation."""
+    text = (ROOT / f"{chapter}.md").read_text(encoding="utf-8")
+    prefix = Path(chapter).name[:3]
+    bib = set(re.findall(r"@\w+\{([^,]+),", (BOOK / "references.bib").read_text(encoding="utf-8")))
+    keys = [k.strip() for group in CITE.findall(text) for k in group.split(",")]
+    assert keys, f"{chapter} cites nothing"
+    for key in keys:
+        assert key.startswith(prefix), f"{chapter}: cite {key!r} as {prefix}{key}"
+        assert key[len(prefix):] in bib, f"{chapter}: {key[len(prefix):]} is not in book/references.bib"
+    assert f":keyprefix: {prefix}\n" in text and f":labelprefix: {prefix}\n" in text
