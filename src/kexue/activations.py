@@ -22,7 +22,6 @@ the functions that need them.
 from __future__ import annotations
 
 import math
-import numbers
 import statistics
 import sys
 import time
@@ -33,6 +32,7 @@ import numpy as np
 from scipy import special
 
 from kexue import exercises
+from kexue.validate import integer as _check_int, real as _check_real
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -79,31 +79,12 @@ def _scalar(value: np.ndarray) -> Any:
     return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
-def _check_real(value: Any, name: str) -> float:
-    """``value`` as a finite float, or a TypeError/ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _check_b(b: Any, allow_zero: bool = True) -> float:
     """Validate the squareplus parameter b (b >= 0, or b > 0 where derivatives need it)."""
     b = _check_real(b, "b")
     if b < 0 or (b == 0 and not allow_zero):
         raise ValueError(f"b must be {'non-negative' if allow_zero else 'positive'}, got {b}")
     return b
-
-
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """``value`` as an int >= minimum, or a TypeError/ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
 
 
 # --- The functions ---------------------------------------------------------------------------------------------
@@ -585,9 +566,9 @@ def time_activations(n: int = 2**18, rounds: int = 7, threads: int = 1, backend:
     ``compiled=True`` every activation but the ReLU baseline goes through ``torch.compile``: ReLU is already one
     kernel, and inductor's compiled ReLU backward (which stores a boolean mask) is slow on some CPUs.
     """
-    n = _check_positive_int(n, "n", 16)
-    rounds = _check_positive_int(rounds, "rounds")
-    threads = _check_positive_int(threads, "threads")
+    n = _check_int(n, "n", 16)
+    rounds = _check_int(rounds, "rounds", 1)
+    threads = _check_int(threads, "threads", 1)
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
     if mode not in _MODES:
@@ -601,12 +582,12 @@ def time_activations(n: int = 2**18, rounds: int = 7, threads: int = 1, backend:
     min_time = _check_real(min_time, "min_time")
     if not 0 < min_time <= 1:
         raise ValueError(f"min_time must be in (0, 1] seconds, got {min_time}")
-    repeat = _check_positive_int(repeat, "repeat")
+    repeat = _check_int(repeat, "repeat", 1)
     names = list(ACTIVATIONS if names is None else names)
     unknown = [k for k in names if k not in ACTIVATIONS]
     if unknown or ACTIVATIONS[0] not in names:
         raise ValueError(f"names must be activations from {ACTIVATIONS} including 'ReLU', got {names}")
-    seed = _check_positive_int(seed, "seed", 0)
+    seed = _check_int(seed, "seed", 0)
 
     previous = None
     if backend == "torch":
@@ -655,7 +636,7 @@ _NO_MEMORY_OPS = {"detach", "alias", "view", "_unsafe_view", "t", "expand", "lif
 def eager_kernel_counts(b: float = DEFAULT_B, n: int = 4096) -> dict[str, dict[str, int]]:
     """Per activation, the ATen kernels eager PyTorch runs and the full-length arrays they read or write (passes)."""
     b = _check_b(b, allow_zero=False)
-    n = _check_positive_int(n, "n", 16)
+    n = _check_int(n, "n", 16)
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten
@@ -713,7 +694,7 @@ def _bench_slice(bench: Any, n: int | None) -> Any:
     required = {"backend", "mode", "n", "activation", "ratio", "measured"}
     if not hasattr(bench, "columns") or not required <= set(bench.columns):
         raise ValueError(f"bench must be a DataFrame with columns {sorted(required)}")
-    n = int(bench["n"].min()) if n is None else _check_positive_int(n, "n")
+    n = int(bench["n"].min()) if n is None else _check_int(n, "n", 1)
     rows = bench[bench["n"] == n]
     if rows.empty:
         raise ValueError(f"n = {n} was not measured; the file has n in {sorted(set(bench['n']))}")

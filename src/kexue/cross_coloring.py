@@ -31,7 +31,6 @@ the article's centre-first algorithm (:func:`count_article`) and a vectorised te
 from __future__ import annotations
 
 import math
-import numbers
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kexue import exercises
+from kexue.validate import integer as _check_int
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -100,13 +100,6 @@ MAX_K = 16  # tables grow like k**4; larger k is not a classroom computation
 
 
 # --- Input checks ----------------------------------------------------------------------------------------------
-def _check_int(value: Any, name: str) -> int:
-    """Return ``value`` as an int or raise a TypeError naming it (bools are refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    return int(value)
-
-
 def _check_k(k: Any, name: str = "k") -> int:
     """Validate the number of colours."""
     k = _check_int(k, name)

@@ -25,8 +25,7 @@ SymPy is not imported here; the symbolic derivations live in :mod:`kexue.hippo_s
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,7 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import scipy.linalg
 
-from kexue import exercises
+from kexue import exercises, validate
+from kexue.validate import choice as _check_choice, real as _check_real
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -106,33 +106,7 @@ def _one_blas_thread(fn: Callable) -> Callable:
 # ------------------------------------------------------------------------------------------------ input checks
 def _check_int(value: Any, name: str, low: int = 1, high: int = MAX_N) -> int:
     """``value`` as an int in [low, high], or a TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    value = int(value)
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _check_real(value: Any, name: str, positive: bool = False, allow_zero: bool = False) -> float:
-    """``value`` as a finite float (optionally > 0 or >= 0), or an error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and not (value > 0 or (allow_zero and value == 0)):
-        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}")
-    return value
-
-
-def _check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else a TypeError/ValueError naming ``name``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-    return value
+    return validate.integer(value, name, low, high)
 
 
 def _as_vector(values: Any, name: str, complex_ok: bool = True) -> np.ndarray:

@@ -20,7 +20,6 @@ torch is imported at the top: this module is about training networks. ``import k
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import torch
 from torch import nn
 
 from kexue import exercises
+from kexue.validate import choice as _check_choice, integer as _check_int, real as _check_real
 
 __all__ = [
     "INVARIANCE_CASES", "OFFICIAL_PARAMS", "ROUTING_KEYS", "TrainLog", "class_entropy", "code_correlation",
@@ -48,36 +48,6 @@ OPTIMIZERS = ("rmsprop", "adam")
 
 
 # --- Input checks ------------------------------------------------------------------------------------------------
-def _check_int(value: Any, name: str, minimum: int | None = None) -> int:
-    """Return ``value`` as an int (bools refused), at least ``minimum``; else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _check_real(value: Any, name: str, minimum: float | None = None, positive: bool = False) -> float:
-    """Return ``value`` as a finite float (bools refused), optionally bounded below; else raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``choices``; else raise naming ``name``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
-    return value
-
-
 def _check_module(value: Any, name: str) -> nn.Module:
     """Return ``value`` if it is a torch Module; else raise naming ``name``."""
     if not isinstance(value, nn.Module):

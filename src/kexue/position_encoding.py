@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from kexue import exercises
+from kexue.validate import integer as _check_int, real as _check_real
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -58,32 +59,12 @@ SCHEMES: dict[str, str] = {
 
 
 # --- Input checks ----------------------------------------------------------------------------------------------
-def _check_int(value: Any, name: str, minimum: int | None = None) -> int:
-    """Return ``value`` as an int or raise TypeError/ValueError naming it (bools are refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
 def _check_dim(d: Any, name: str = "d") -> int:
     """An even, positive encoding dimension."""
     d = _check_int(d, name, 2)
     if d % 2:
         raise ValueError(f"{name} must be even (coordinates come in pairs), got {d}")
     return d
-
-
-def _check_real(value: Any, name: str) -> float:
-    """A finite real number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _check_base(base: Any) -> float:
