@@ -18,7 +18,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 from kexue import activations as act  # noqa: E402
+from kexue.runtime import Stopwatch  # noqa: E402
 
 SIZES = (2**18, 2**21)       # 1 MiB (fits in cache) and 8 MiB (does not) of float32
 ROUNDS = 15
@@ -112,29 +112,19 @@ def csv_rows(backend: str, mode: str, n: int, result: dict[str, dict], stamp: st
 
 def compiled_relu_note() -> str:
     """Eager vs compiled ReLU forward+backward at 2**18 (why the compiled rows keep an eager ReLU baseline)."""
-    import statistics
-
     import torch
 
-    from kexue.runtime import set_threads
+    from kexue import runtime
 
-    set_threads(1)
+    runtime.set_threads(1)
     x = torch.randn(2**18, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
     g = torch.ones_like(x)
     compiled = torch.compile(lambda t: torch.relu(t), dynamic=False)
     calls = {"eager": lambda: torch.autograd.grad(torch.relu(x), x, g),
              "compiled": lambda: torch.autograd.grad(compiled(x), x, g)}
-    for call in calls.values():
+    for call in calls.values():  # the first call compiles
         call()
-        call()
-    times = {k: [] for k in calls}
-    for _ in range(5):
-        for k, call in calls.items():
-            start = time.perf_counter()
-            for _ in range(10):
-                call()
-            times[k].append((time.perf_counter() - start) / 10)
-    eager, comp = (statistics.median(times[k]) * 1e6 for k in ("eager", "compiled"))
+    eager, comp = (runtime.time_call(calls[k], repeat=5, number=10) * 1e6 for k in ("eager", "compiled"))
     return (f"ReLU itself stays eager in the compiled columns: compiled ReLU forward+backward took {comp:.0f} µs per "
             f"call against {eager:.0f} µs eager here ({comp / eager:.1f}×), because inductor's kernel that stores "
             f"ReLU's boolean mask for the backward pass is slow on this CPU.")
@@ -152,7 +142,7 @@ def run() -> str:
     """Measure everything, write activations.csv, and return the Markdown section."""
     from run import markdown_table
 
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     compiled_ok, compiled_note = compiler_status()
     machine = machine_rows(compiled_ok, compiled_note)
     backends = [b for b in BACKENDS if b != "torch compiled" or compiled_ok]
@@ -161,9 +151,9 @@ def run() -> str:
     for n in SIZES:
         for backend in backends:
             for mode in MODES:
-                start = time.perf_counter()
-                result = measure(backend, mode, n)
-                seconds[(backend, mode, n)] = time.perf_counter() - start
+                with Stopwatch() as clock:
+                    result = measure(backend, mode, n)
+                seconds[(backend, mode, n)] = clock.seconds
                 rows += csv_rows(backend, mode, n, result, stamp)
                 print(f"[activations] {backend}, {mode}, n={n}: {seconds[(backend, mode, n)]:.1f} s", flush=True)
     with CSV_PATH.open("w", newline="", encoding="utf-8") as handle:

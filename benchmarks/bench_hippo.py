@@ -7,15 +7,13 @@ chapter) and returns the Markdown for benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import csv
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import scipy.linalg
 
-from kexue import hippo
+from kexue import hippo, runtime
 
 HERE = Path(__file__).resolve().parent
 CSV_PATH = HERE / "hippo_scaling.csv"
@@ -35,18 +33,7 @@ METHODS: dict[str, tuple[int, int, float, str]] = {
 
 def time_call(fn: Callable[[], object]) -> float:
     """Median seconds per call of ``fn`` over REPEATS repeats, each looping for at least MIN_SECONDS."""
-    fn()  # warm-up
-    loops, start = 1, time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
-    loops = max(1, int(MIN_SECONDS / max(once, 1e-9)))
-    samples = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        samples.append((time.perf_counter() - start) / loops)
-    return statistics.median(samples)
+    return runtime.time_call(fn, repeat=REPEATS, min_time=MIN_SECONDS)
 
 
 def measure() -> list[dict[str, object]]:
@@ -57,16 +44,16 @@ def measure() -> list[dict[str, object]]:
         N = 2**p
         v = rng.normal(size=N)
         calls: dict[str, Callable[[], object]] = {
-            "legs_matvec": lambda: hippo.legs_matvec(v),
-            "legs_solve": lambda: hippo.legs_solve(LAM, v),
+            "legs_matvec": lambda v=v: hippo.legs_matvec(v),
+            "legs_solve": lambda v=v: hippo.legs_solve(LAM, v),
         }
         if p <= max(METHODS[m][0] for m in ("dense matvec", "dense triangular solve", "dense solve")):
             A = hippo.legs_matrices(N)[0]
             M = np.eye(N) - LAM * A
-            calls["dense matvec"] = lambda: A @ v
-            calls["dense triangular solve"] = lambda: scipy.linalg.solve_triangular(M, v, lower=True,
-                                                                                   check_finite=False)
-            calls["dense solve"] = lambda: np.linalg.solve(M, v)
+            calls["dense matvec"] = lambda A=A, v=v: A @ v
+            calls["dense triangular solve"] = lambda M=M, v=v: scipy.linalg.solve_triangular(M, v, lower=True,
+                                                                                           check_finite=False)
+            calls["dense solve"] = lambda M=M, v=v: np.linalg.solve(M, v)
         for method, fn in calls.items():
             if p <= METHODS[method][0]:
                 rows.append({"method": method, "N": N, "seconds": time_call(fn), "repeats": REPEATS})
@@ -103,20 +90,9 @@ def _table(headers: list[str], body: list[list[object]]) -> str:
     return markdown_table(headers, body)
 
 
-def single_threaded_blas():
-    """A context in which BLAS uses one thread (threadpoolctl, if installed), else a no-op."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def run() -> str:
     """Measure, write the CSV, and return the Markdown section body."""
-    with single_threaded_blas():
+    with runtime.blas_threads(1):
         rows = measure()
     write_csv(rows)
     fitted = slopes(rows)

@@ -3,13 +3,16 @@
 RESULTS.md has one `## ` section per part, each with one table:
 
 - Machine: where and when it was measured (always re-measured).
-- Chapters: every chapter in _toc.yml executed in a fresh kernel (wall time, kernel peak memory), --repeat times.
+- Chapters: every chapter in _toc.yml executed in a fresh kernel, --repeat times: wall time, and peak memory of the
+  kernel alone and of the whole process tree (kernel plus the worker processes a chapter starts, polled with psutil).
 - Book build: a cold build of a clean copy of the project, then a no-op rebuild of that copy.
 - Topic: <name>: one section per module benchmarks/bench_<name>.py, which exposes ``run() -> str`` returning the
   section's Markdown body (a sentence and a table; use ``###`` for sub-headings, never ``##``). A topic module may
   ``from run import markdown_table`` to format its table.
 
 ``--only chapters build topics`` runs some parts; the sections of the parts not run are kept from the previous file.
+Each section ends with its date and the one command that reproduces it.
+``--chapter 06-hippo`` measures one chapter and prints its row without touching RESULTS.md (for authors).
 The exit status is 1 when a budget is missed or a measurement failed (RESULTS.md is written either way).
 """
 from __future__ import annotations
@@ -35,6 +38,8 @@ import jupytext
 import nbformat
 import yaml
 from nbclient import NotebookClient
+
+from kexue.runtime import PeakMemory
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "benchmarks"
@@ -62,6 +67,12 @@ PARTS = ("chapters", "build", "topics")
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+def reproduce(arguments: str) -> str:
+    """The closing line of a section: when it was measured and the one command that measures it again."""
+    command = f".venv/bin/python benchmarks/run.py {arguments}".strip()
+    return f"\n_Measured {now()}; reproduce with `{command}`._\n"
+
+
 def say(message: str) -> None:
     """Print a progress line at once."""
     print(message, flush=True)
@@ -69,7 +80,7 @@ def say(message: str) -> None:
 
 def now() -> str:
     """The current time in UTC, to the minute."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def cell(text: object) -> str:
@@ -141,28 +152,34 @@ def machine_section(load_at_start: tuple[float, float, float]) -> str:
         ["jupyter-book", version("jupyter-book")],
         ["date", now()],
     ]
-    return f"## {MACHINE}\n\n" + markdown_table(["item", "value"], rows)
+    return f"## {MACHINE}\n\n" + markdown_table(["item", "value"], rows) + reproduce(" ".join(sys.argv[1:]))
 
 
 # ---------------------------------------------------------------------------------------------------- chapters
 @dataclass
 class ChapterRun:
-    """One execution of a chapter: wall seconds (kernel start included) and the kernel's peak memory in MiB."""
+    """One execution of a chapter: wall seconds (kernel start included), peak MiB of the kernel and of its tree."""
     seconds: float
-    peak_mib: float
+    kernel_mib: float
+    tree_mib: float
 
 
 def run_chapter(path: Path, timeout: int) -> ChapterRun:
-    """Execute a notebook in a fresh kernel, with its folder as working directory, as the book build does."""
+    """Execute a notebook in a fresh kernel, with its folder as working directory, as the book build does.
+
+    The process tree's memory is polled every 50 ms: the kernel is this process's child and the workers a chapter
+    starts are the kernel's children. The kernel's own ru_maxrss is exact; the tree's peak is at least that.
+    """
     nb = jupytext.read(path)
     nb.cells.append(nbformat.v4.new_code_cell(MAXRSS_CELL))
     client = NotebookClient(nb, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    with PeakMemory(os.getpid(), interval=0.05, include_root=False) as tree:
+        client.execute()
     seconds = time.perf_counter() - start
     text = "".join(out.get("text", "") for out in nb.cells[-1].get("outputs", []))
-    kib = int(text.split(MAXRSS_MARKER, 1)[1].split()[0])
-    return ChapterRun(seconds, kib / 1024)
+    kernel = int(text.split(MAXRSS_MARKER, 1)[1].split()[0]) / 1024
+    return ChapterRun(seconds, kernel, max(kernel, tree.peak_mb))
 
 
 def short_error(exc: BaseException) -> str:
@@ -174,19 +191,32 @@ def short_error(exc: BaseException) -> str:
 def chapter_row(name: str, runs: list[ChapterRun], repeat: int, error: str | None) -> list[object]:
     """A row of the chapters table, with the budget verdict."""
     if not runs:
-        return [name, f"0/{repeat}", "–", "–", "–", f"{FAIL} {error}"]
+        return [name, f"0/{repeat}", "–", "–", "–", "–", f"{FAIL} {error}"]
     times = [r.seconds for r in runs]
-    peak = max(r.peak_mib for r in runs)
-    ok = error is None and max(times) <= CHAPTER_SECONDS and peak <= CHAPTER_MIB
+    kernel, tree = max(r.kernel_mib for r in runs), max(r.tree_mib for r in runs)
+    ok = error is None and max(times) <= CHAPTER_SECONDS and tree <= CHAPTER_MIB
     verdict = PASS if ok else f"{FAIL} {error}" if error else FAIL
-    return [name, f"{len(runs)}/{repeat}", f"{statistics.median(times):.1f}", f"{max(times):.1f}", f"{peak:.0f}",
-            verdict]
+    return [name, f"{len(runs)}/{repeat}", f"{statistics.median(times):.1f}", f"{max(times):.1f}", f"{kernel:.0f}",
+            f"{tree:.0f}", verdict]
 
 
-def chapters_section(repeat: int) -> str:
-    """Execute every chapter ``repeat`` times; the Chapters section."""
+CHAPTER_HEADERS = ["chapter", "runs", "median time (s)", "max time (s)", "kernel peak (MiB)",
+                   "process tree peak (MiB)", "budget"]
+
+
+def find_chapter(name: str) -> str:
+    """The _toc.yml entry (book/NN-slug) matching ``name`` (``06-hippo``, ``book/06-hippo.md`` or ``06``)."""
+    stem = Path(name).stem
+    matches = [c for c in toc_chapters() if Path(c).name == stem or Path(c).name.startswith(f"{stem}-")]
+    if len(matches) != 1:
+        raise SystemExit(f"--chapter {name!r} matches {len(matches)} chapters of _toc.yml: {matches}")
+    return matches[0]
+
+
+def chapters_section(repeat: int, chapters: list[str] | None = None) -> str:
+    """Execute every chapter (or the given ones) ``repeat`` times; the Chapters section."""
     timeout, rows = execute_timeout(), []
-    for chapter in toc_chapters():
+    for chapter in chapters or toc_chapters():
         path = ROOT / f"{chapter}.ipynb"
         runs, error = [], None
         for i in range(repeat):
@@ -197,14 +227,16 @@ def chapters_section(repeat: int) -> str:
                 error = short_error(exc)
                 say(f"[chapters] {path.name}: FAILED {error}")
                 break
-            say(f"[chapters] {path.name}: {runs[-1].seconds:.1f} s, {runs[-1].peak_mib:.0f} MiB")
+            say(f"[chapters] {path.name}: {runs[-1].seconds:.1f} s, kernel {runs[-1].kernel_mib:.0f} MiB, "
+                f"process tree {runs[-1].tree_mib:.0f} MiB")
         rows.append(chapter_row(Path(chapter).name, runs, repeat, error))
     intro = (f"Each chapter's `.ipynb` executed top to bottom by nbclient in a fresh kernel (working directory "
-             f"`book/`, as in the build), {repeat} time(s). Time is wall time including kernel start; memory is the "
-             f"kernel's peak resident set size (`ru_maxrss`). Budget: every run ≤ {CHAPTER_SECONDS:.0f} s and "
-             f"≤ {CHAPTER_MIB:.0f} MiB. Measured {now()}.\n\n")
-    headers = ["chapter", "runs", "median time (s)", "max time (s)", "peak memory (MiB)", "budget"]
-    return f"## {CHAPTERS}\n\n" + intro + markdown_table(headers, rows)
+             f"`book/`, as in the build), {repeat} time(s). Time is wall time including kernel start. Memory is the "
+             f"peak resident set size of the kernel (`ru_maxrss`) and of the whole process tree (the kernel and the "
+             f"worker processes it starts, summed, polled every 50 ms with psutil). Budget: every run "
+             f"≤ {CHAPTER_SECONDS:.0f} s and a process tree ≤ {CHAPTER_MIB:.0f} MiB.\n\n")
+    return (f"## {CHAPTERS}\n\n" + intro + markdown_table(CHAPTER_HEADERS, rows)
+            + reproduce(f"--only chapters --repeat {repeat}"))
 
 
 # ---------------------------------------------------------------------------------------------------- book build
@@ -265,8 +297,9 @@ def build_section() -> str:
         say(f"[build] no-op rebuild {noop:.1f} s")
     intro = (f"`jupyter-book build <copy> -W -n --keep-going` on a fresh copy of the project's {count} files "
              f"(git's tracked and not-ignored files plus `web/vendor`; no `_build`, so no execution cache), "
-             f"then the same command again with nothing changed. Measured {now()}.\n\n")
-    return f"## {BUILD}\n\n" + intro + markdown_table(["step", "time (s)", "budget (s)", "result"], rows)
+             f"then the same command again with nothing changed.\n\n")
+    return (f"## {BUILD}\n\n" + intro + markdown_table(["step", "time (s)", "budget (s)", "result"], rows)
+            + reproduce("--only build"))
 
 
 # ---------------------------------------------------------------------------------------------------- topics
@@ -289,7 +322,7 @@ def topic_section(path: Path) -> str:
         say(traceback.format_exc())
         body = f"{FAIL} the benchmark failed: `{cell(traceback.format_exc().strip().splitlines()[-1])}`\n"
     say(f"[topics] {name}: {time.perf_counter() - start:.1f} s")
-    return f"## {TOPIC}{name}\n\n{body}\n_Measured {now()} by `benchmarks/{path.name}`._\n"
+    return f"## {TOPIC}{name}\n\n{body}\n" + reproduce(f"--only topics --topic {name}")
 
 
 # ---------------------------------------------------------------------------------------------------- RESULTS.md
@@ -323,13 +356,15 @@ Sections "Topic: ..." come from the topic benchmarks `benchmarks/bench_*.py`.
 """
 
 
-def assemble(new: dict[str, str], old: dict[str, str], topics_ran: bool) -> str:
+def assemble(new: dict[str, str], old: dict[str, str]) -> str:
     """RESULTS.md: fixed sections in order, then topic sections; new sections replace old ones."""
     parts = [PREAMBLE]
     for heading, part in ((MACHINE, "chapters"), (CHAPTERS, "chapters"), (BUILD, "build")):
         parts.append(new.get(heading) or old.get(heading) or placeholder(heading, part))
-    source = new if topics_ran else old
-    parts += [source[h] for h in sorted(source) if h.startswith(TOPIC)]
+    topics = {h: text for h, text in old.items()  # a topic whose benchmark module is gone is dropped
+              if h.startswith(TOPIC) and (HERE / f"bench_{h.removeprefix(TOPIC)}.py").exists()}
+    topics.update({h: text for h, text in new.items() if h.startswith(TOPIC)})
+    parts += [topics[h] for h in sorted(topics)]
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
 
 
@@ -339,9 +374,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to measure (default all)")
     parser.add_argument("--repeat", type=int, default=3, help="executions per chapter (default 3)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="the results file (default benchmarks/RESULTS.md)")
+    parser.add_argument("--chapter", help="measure one chapter (e.g. 06-hippo), print its row, leave RESULTS.md alone")
+    parser.add_argument("--topic", action="append", help="with --only topics: run only this topic (repeatable)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.chapter:
+        section = chapters_section(args.repeat, [find_chapter(args.chapter)])
+        say(section)
+        return 1 if FAIL in section else 0
 
     load = os.getloadavg()
     new = {MACHINE: machine_section(load)}
@@ -352,9 +393,11 @@ def main(argv: list[str] | None = None) -> int:
         new[BUILD] = build_section()
     if "topics" in args.only:
         for path in topic_modules():
+            if args.topic and path.stem.removeprefix("bench_") not in args.topic:
+                continue
             new[f"{TOPIC}{path.stem.removeprefix('bench_')}"] = topic_section(path)
 
-    args.output.write_text(assemble(new, read_sections(args.output), "topics" in args.only), encoding="utf-8")
+    args.output.write_text(assemble(new, read_sections(args.output)), encoding="utf-8")
     say(f"wrote {args.output}")
     failed = [h for h, text in new.items() if FAIL in text]
     if failed:

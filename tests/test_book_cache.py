@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, ROOT
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))

@@ -10,9 +10,8 @@ import jupytext
 import nbformat
 import pytest
 import yaml
-from nbclient import NotebookClient
-
 from conftest import ROOT, chapters
+from nbclient import NotebookClient
 
 pytestmark = pytest.mark.slow
 

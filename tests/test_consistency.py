@@ -9,7 +9,6 @@ from pathlib import Path
 import jupytext
 import pytest
 import yaml
-
 from conftest import ROOT, chapters, toc_files
 
 BOOK = ROOT / "book"

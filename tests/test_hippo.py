@@ -40,7 +40,7 @@ def official_transition(measure: str, N: int) -> tuple[np.ndarray, np.ndarray]:
     return T @ M @ np.linalg.inv(T), np.diag(T)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dense_legs(N: int) -> np.ndarray:
     """The LegS matrix entry by entry from its definition."""
     A = np.zeros((N, N))

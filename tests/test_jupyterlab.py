@@ -23,10 +23,9 @@ from urllib.parse import urlsplit
 
 import jupytext
 import pytest
+from conftest import BIN, ROOT, chapters
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
-
-from conftest import BIN, ROOT, chapters
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from kexue import ledger, page
 
 GOOD = """\

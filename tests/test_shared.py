@@ -1,8 +1,10 @@
 """The shared modules: plotting style, run-time settings, the exercise checker, and a light `import kexue`."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 import warnings
 
 import matplotlib
@@ -11,13 +13,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st
 
 from kexue import exercises, plotting, runtime  # noqa: E402
 
 
 def test_import_kexue_is_light() -> None:
-    code = "import sys, kexue, kexue.plotting, kexue.exercises, kexue.runtime; print(sorted({'torch', 'sympy'} & set(sys.modules)))"
+    code = ("import sys, kexue, kexue.plotting, kexue.exercises, kexue.runtime, kexue.validate; "
+            "print(sorted({'torch', 'sympy', 'matplotlib'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -67,12 +71,78 @@ def test_seed_and_threads_reach_torch() -> None:
     assert runtime.set_threads(1) == 1 and torch.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
-def test_runtime_rejects_bad_input(bad) -> None:
-    with pytest.raises(ValueError, match="seed"):
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("3", TypeError), (True, TypeError)])
+def test_runtime_rejects_bad_input(bad, error) -> None:
+    with pytest.raises(error, match="seed"):
         runtime.seed_everything(bad)
-    with pytest.raises(ValueError, match="n must"):
+    with pytest.raises(error, match="n must"):
         runtime.set_threads(bad if bad != -1 else 0)
+
+
+def test_threads_are_bounded_by_the_usable_cores() -> None:
+    cores = runtime.usable_cores()
+    assert 1 <= cores <= (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match=f"n must be between 1 and {cores}"):
+        runtime.set_threads(10**9)
+    with pytest.raises(ValueError, match="n must be between"):
+        runtime.blas_threads(10**9)
+
+
+def test_blas_threads_limits_and_restores() -> None:
+    from threadpoolctl import threadpool_info
+
+    def blas_limits() -> set[int]:
+        return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+
+    before = blas_limits()
+    with runtime.blas_threads(1):
+        assert blas_limits() <= {1}
+
+    @runtime.one_blas_thread
+    def inside() -> set[int]:
+        return blas_limits()
+
+    assert inside() <= {1}
+    assert blas_limits() == before
+
+
+def test_timer_helpers() -> None:
+    calls = []
+    seconds = runtime.time_call(lambda: calls.append(1), repeat=3, min_time=1e-3)
+    assert 0 < seconds < 1e-3 and len(calls) > 3
+    assert runtime.calibrate(lambda: None, 1e-4) >= 1
+    with runtime.Stopwatch() as clock:
+        sum(range(1000))
+    assert 0 < clock.seconds < 1
+    with pytest.raises(TypeError, match="call must be callable"):
+        runtime.time_call(3)
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def test_run_parallel_keeps_the_order() -> None:
+    assert runtime.run_parallel(_square, [3, 1, 2], workers=1, progress=False) == [9, 1, 4]
+    if runtime.usable_cores() >= 2:
+        assert runtime.run_parallel(_square, list(range(6)), workers=2, progress=False) == [i * i for i in range(6)]
+    with pytest.raises(TypeError, match="jobs must be a sequence"):
+        runtime.run_parallel(_square, 3)
+
+
+def test_process_tree_memory_counts_children() -> None:
+    code = "import time; x = bytearray(200 * 2**20); time.sleep(3)"
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        with runtime.PeakMemory(interval=0.05) as peak:
+            time.sleep(1.5)
+        assert peak.peak_mb >= runtime.tree_memory_mb(include_root=False) >= 190
+        assert peak.peak_mb > runtime.peak_memory_mb() * 0 + 190
+    finally:
+        child.kill()
+        child.wait()
+    with pytest.raises(ValueError, match="pid"):
+        runtime.tree_memory_mb(pid=-3)
 
 
 def test_peak_memory_is_plausible() -> None:

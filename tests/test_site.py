@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import chapters, toc_files
 
 pytestmark = pytest.mark.slow
@@ -40,7 +39,8 @@ def test_page_is_offline_and_clean(browser, server: str, doc: str) -> None:
     # Every image in the article (figures, not the theme's icons) has a real description.
     for img in page.locator("article img").all():
         alt = (img.get_attribute("alt") or "").strip()
-        assert alt and not alt.startswith("<Figure"), f"{doc}: image {(img.get_attribute('src') or '')[:80]} lacks alt text"
+        src = (img.get_attribute("src") or "")[:80]
+        assert alt and not alt.startswith("<Figure"), f"{doc}: image {src} lacks alt text"
     page.close()
 
 

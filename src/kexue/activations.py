@@ -24,15 +24,16 @@ from __future__ import annotations
 import math
 import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
-from kexue import exercises
-from kexue.validate import integer as _check_int, real as _check_real
+from kexue import exercises, runtime, validate
+from kexue.validate import integer as _check_int
+from kexue.validate import real as _check_real
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,15 +64,14 @@ def _is_tensor(x: Any) -> bool:
 
 
 def _as_array(x: Any, name: str = "x") -> np.ndarray:
-    """``x`` as a floating NumPy array (float32/float64 kept, anything else converted to float64)."""
-    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating):
-        return x
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a number, an array or a tensor, got {type(x).__name__}")
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a number, an array or a tensor of numbers: {err}") from None
+    """``x`` as a floating NumPy array (float32 kept); NaN is refused, infinities are limits these functions know."""
+    return validate.array(x, name, allow_inf=True, empty=True, keep_float=True)
+
+
+def _with_limits(x: np.ndarray, out: np.ndarray, at_minus_inf: float, at_plus_inf: float) -> Any:
+    """``out`` with its entries at x = -inf and x = +inf set to the function's limits there (inf * 0 is NaN)."""
+    out = np.where(x == -np.inf, at_minus_inf, np.where(x == np.inf, at_plus_inf, out))
+    return _scalar(out.astype(x.dtype, copy=False))
 
 
 def _scalar(value: np.ndarray) -> Any:
@@ -81,21 +81,18 @@ def _scalar(value: np.ndarray) -> Any:
 
 def _check_b(b: Any, allow_zero: bool = True) -> float:
     """Validate the squareplus parameter b (b >= 0, or b > 0 where derivatives need it)."""
-    b = _check_real(b, "b")
-    if b < 0 or (b == 0 and not allow_zero):
-        raise ValueError(f"b must be {'non-negative' if allow_zero else 'positive'}, got {b}")
-    return b
+    return validate.real(b, "b", positive=True, allow_zero=allow_zero)
 
 
 # --- The functions ---------------------------------------------------------------------------------------------
-def relu(x: Any) -> Any:
+def relu(x: ArrayLike) -> Any:
     """ReLU, max(x, 0), for NumPy input or a torch tensor."""
     if _is_tensor(x):
         return sys.modules["torch"].relu(x)
     return _scalar(np.maximum(_as_array(x), 0.0))
 
 
-def squareplus(x: Any, b: float = DEFAULT_B) -> Any:
+def squareplus(x: ArrayLike, b: float = DEFAULT_B) -> Any:
     """SquarePlus (x + sqrt(x² + b)) / 2, evaluated without cancellation or overflow; b = 0 gives ReLU exactly."""
     b = _check_b(b)
     if b == 0:
@@ -105,25 +102,28 @@ def squareplus(x: Any, b: float = DEFAULT_B) -> Any:
         torch = sys.modules["torch"]
         r = torch.hypot(x, torch.full_like(x, root_b))
         # For x <= 0 the textbook form subtracts nearly equal numbers; (x + r)/2 = b / (2 (r - x)) does not.
-        return torch.where(x > 0, 0.5 * (x + r), 0.5 * b / (r - x))
+        # Halving before adding keeps x + r from overflowing near the largest float.
+        return torch.where(x > 0, 0.5 * x + 0.5 * r, 0.25 * b / (0.5 * r - 0.5 * x))
     x = _as_array(x)
     r = np.hypot(x, root_b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(x > 0, 0.5 * (x + r), 0.5 * b / (r - x))
+        out = np.where(x > 0, 0.5 * x + 0.5 * r, 0.25 * b / (0.5 * r - 0.5 * x))
     return _scalar(out.astype(x.dtype, copy=False))
 
 
-def squareplus_grad(x: Any, b: float = DEFAULT_B) -> Any:
+def squareplus_grad(x: ArrayLike, b: float = DEFAULT_B) -> Any:
     """Closed-form derivative (1 + x / sqrt(x² + b)) / 2, computed as squareplus(x, b) / sqrt(x² + b)."""
     b = _check_b(b, allow_zero=False)
     if _is_tensor(x):
         torch = sys.modules["torch"]
         return squareplus(x, b) / torch.hypot(x, torch.full_like(x, math.sqrt(b)))
     x = _as_array(x)
-    return _scalar(np.asarray(squareplus(x, b) / np.hypot(x, math.sqrt(b))))
+    with np.errstate(invalid="ignore"):
+        out = np.asarray(squareplus(x, b) / np.hypot(x, math.sqrt(b)))
+    return _with_limits(x, out, 0.0, 1.0)
 
 
-def squareplus_hess(x: Any, b: float = DEFAULT_B) -> Any:
+def squareplus_hess(x: ArrayLike, b: float = DEFAULT_B) -> Any:
     """Closed-form second derivative b / (2 (x² + b)^(3/2)), the density of sqrt(b/2)·T₂."""
     b = _check_b(b, allow_zero=False)
     if _is_tensor(x):
@@ -134,7 +134,7 @@ def squareplus_hess(x: Any, b: float = DEFAULT_B) -> Any:
         return _scalar(0.5 * b / np.hypot(x, math.sqrt(b)) ** 3)
 
 
-def softplus(x: Any, beta: float = 1.0) -> Any:
+def softplus(x: ArrayLike, beta: float = 1.0) -> Any:
     """Softplus log(1 + e^(βx)) / β without overflow (np.logaddexp; torch's F.softplus for tensors)."""
     beta = _check_real(beta, "beta")
     if beta <= 0:
@@ -142,51 +142,64 @@ def softplus(x: Any, beta: float = 1.0) -> Any:
     if _is_tensor(x):
         return sys.modules["torch"].nn.functional.softplus(x, beta=beta)
     x = _as_array(x)
-    return _scalar(np.logaddexp(0.0, beta * x) / beta)
+    # relu(x) + log1p(e^(-β|x|))/β: the same value as logaddexp(0, βx)/β, but βx never overflows.
+    with np.errstate(over="ignore"):
+        out = np.maximum(x, 0.0) + np.log1p(np.exp(-beta * np.abs(x))) / beta
+    return _scalar(out.astype(x.dtype, copy=False))
 
 
-def softplus_grad(x: Any) -> Any:
+def softplus_grad(x: ArrayLike) -> Any:
     """Derivative of softplus: the logistic sigmoid 1 / (1 + e^(-x))."""
     if _is_tensor(x):
         return sys.modules["torch"].sigmoid(x)
     return _scalar(special.expit(_as_array(x)))
 
 
-def softplus_hess(x: Any) -> Any:
+def softplus_hess(x: ArrayLike) -> Any:
     """Second derivative of softplus: the logistic density σ(x)(1 − σ(x))."""
+    if not _is_tensor(x):
+        x = _as_array(x)
     return softplus_grad(x) * softplus_grad(-x)  # σ(x)·σ(−x), which avoids the cancellation in 1 − σ(x)
 
 
-def gelu(x: Any, approximate: str = "none") -> Any:
+def gelu(x: ArrayLike, approximate: str = "none") -> Any:
     """GELU x·Φ(x) (approximate="none") or its tanh approximation (approximate="tanh"), as in torch."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
     if _is_tensor(x):
         return sys.modules["torch"].nn.functional.gelu(x, approximate=approximate)
     x = _as_array(x)
-    if approximate == "tanh":
-        return _scalar(0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))))
-    return _scalar(x * special.ndtr(x))
+    with np.errstate(invalid="ignore", over="ignore"):
+        if approximate == "tanh":
+            out = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+        else:
+            out = x * special.ndtr(x)
+    return _with_limits(x, out, 0.0, np.inf)
 
 
-def silu(x: Any) -> Any:
+def silu(x: ArrayLike) -> Any:
     """SiLU (Swish with β = 1), x·σ(x)."""
     if _is_tensor(x):
         return sys.modules["torch"].nn.functional.silu(x)
     x = _as_array(x)
-    return _scalar(x * special.expit(x))
+    with np.errstate(invalid="ignore"):
+        return _with_limits(x, x * special.expit(x), 0.0, np.inf)
 
 
-def algebraic_gelu(x: Any, b: float = 1.0) -> Any:
+def algebraic_gelu(x: ArrayLike, b: float = 1.0) -> Any:
     """x·squareplus'(x): GELU's x·Φ(x) with Φ replaced by the CDF of sqrt(b/2)·T₂ (beyond the article)."""
-    return x * squareplus_grad(x, b)
+    if _is_tensor(x):
+        return x * squareplus_grad(x, b)
+    x = _as_array(x)
+    with np.errstate(invalid="ignore"):
+        return _with_limits(x, x * squareplus_grad(x, b), 0.0, np.inf)
 
 
 # --- Errors and the upper bound --------------------------------------------------------------------------------
 _REFERENCES = ("softplus", "gelu", "relu")
 
 
-def approximation_error(x: Any, b: float = DEFAULT_B, ref: str = "softplus") -> Any:
+def approximation_error(x: ArrayLike, b: float = DEFAULT_B, ref: str = "softplus") -> Any:
     """The signed error squareplus_b(x) − ref(x) for ref in "softplus", "gelu", "relu" (NumPy input)."""
     b = _check_b(b)
     if ref not in _REFERENCES:
@@ -198,8 +211,9 @@ def approximation_error(x: Any, b: float = DEFAULT_B, ref: str = "softplus") -> 
         lift = np.where(ax + b > 0, 0.5 * b / (np.hypot(x, math.sqrt(b)) + ax), 0.0)
     if ref == "softplus":  # softplus(x) − relu(x) = log(1 + e^(−|x|))
         out = lift - np.log1p(np.exp(-ax))
-    elif ref == "gelu":    # relu(x) − gelu(x) = |x|·Φ(−|x|)
-        out = lift + ax * special.ndtr(-ax)
+    elif ref == "gelu":    # relu(x) − gelu(x) = |x|·Φ(−|x|), which tends to 0 (not inf·0) at infinity
+        with np.errstate(invalid="ignore"):
+            out = lift + np.where(np.isinf(ax), 0.0, ax * special.ndtr(-ax))
     else:
         out = lift
     return _scalar(out)
@@ -209,13 +223,12 @@ def _grid(grid: Any) -> np.ndarray:
     """The x values searched by max_abs_error: the default half-line grid or a user's finite 1-d grid."""
     if grid is None:
         return np.linspace(0.0, _GRID_END, _GRID_POINTS)
-    values = _as_array(grid, "grid")
-    if values.ndim != 1 or values.size < 2 or not np.all(np.isfinite(values)):
-        raise ValueError("grid must be a finite 1-d array of at least 2 x values")
+    values = validate.vector(grid, "grid", min_size=2)
+    validate.memory(values.size * 8 * 6, "grid", "the error evaluations")
     return np.sort(values)
 
 
-def max_abs_error(b: float, ref: str = "softplus", grid: Any = None, refine: bool = True) -> float:
+def max_abs_error(b: float, ref: str = "softplus", grid: ArrayLike = None, refine: bool = True) -> float:
     """sup over x of |squareplus_b(x) − ref(x)|: grid maximum (default [0, 60]; errors are even), peaks polished."""
     b = _check_b(b)
     if not isinstance(refine, bool):
@@ -238,9 +251,11 @@ def max_abs_error(b: float, ref: str = "softplus", grid: Any = None, refine: boo
     return best
 
 
-def upper_bound_rhs(x: Any) -> Any:
+def upper_bound_rhs(x: ArrayLike) -> Any:
     """4·log(1 + e^x)·log(1 + e^(−x)): squareplus_b ≥ softplus at x exactly when b is at least this."""
-    return 4 * softplus(x) * softplus(-_as_array(x))
+    x = _as_array(x)
+    with np.errstate(invalid="ignore"):
+        return _with_limits(x, 4 * (softplus(x) * softplus(-x)), 0.0, 0.0)  # the product first: no inf * 0
 
 
 def upper_bound_threshold() -> float:
@@ -290,6 +305,8 @@ def minimax_b_article(lo: float = -2.0, hi: float = 4.0, step: float = 1e-4) -> 
         raise ValueError(f"hi must exceed lo, got lo={lo}, hi={hi}")
     if not 0 < step <= (hi - lo) / 10:
         raise ValueError(f"step must be positive and at most (hi - lo)/10, got {step}")
+    if (hi - lo) / step > 10**7:  # each Powell step evaluates the whole grid
+        raise ValueError(f"step must give at most 10^7 grid points over [lo, hi], got {(hi - lo) / step:.3g}")
     xs = np.arange(lo, hi, step)
     sp_xs = np.logaddexp(0.0, xs)
 
@@ -335,7 +352,11 @@ def algebraic_gelu_fit(bounds: tuple[float, float] = (0.05, 10.0)) -> tuple[floa
     """The b minimising sup|algebraic_gelu(x, b) − gelu(x)| and that error (beyond the article)."""
     from scipy.optimize import minimize_scalar
 
-    lo, hi = _check_b(bounds[0], allow_zero=False), _check_b(bounds[1], allow_zero=False)
+    if isinstance(bounds, (str, bytes)) or not isinstance(bounds, Sequence) or len(bounds) != 2:
+        raise TypeError(f"bounds must be a pair (low, high), got {bounds!r}")
+    lo, hi = (validate.real(v, "bounds", positive=True) for v in bounds)
+    if not hi > lo:
+        raise ValueError(f"bounds must be increasing, got {bounds}")
     xs = np.linspace(0.0, _GRID_END, _GRID_POINTS)  # x·(T(x) − Φ(x)) is even too
     target = gelu(xs)
 
@@ -392,6 +413,8 @@ def sym_is_zero(expr: Any) -> bool:
     """Whether SymPy simplifies ``expr`` to exactly 0 (rewriting Max/Abs for real x first)."""
     import sympy as sp
 
+    if not isinstance(expr, sp.Basic):
+        raise TypeError(f"expr must be a SymPy expression, got {type(expr).__name__}")
     x, _ = _symbols()
     if expr.has(sp.Max, sp.Abs):  # split into x ≥ 0 and x < 0, where Max and Abs are polynomials
         pos, neg = sp.Symbol("p", positive=True), sp.Symbol("n", negative=True)
@@ -500,23 +523,6 @@ _BACKENDS = ("torch", "numpy")
 _MODES = ("forward", "forward+backward")
 
 
-def _timed_calls(call: Callable[[], Any], number: int) -> float:
-    """Seconds per call of ``call`` over ``number`` back-to-back calls."""
-    start = time.perf_counter()
-    for _ in range(number):
-        call()
-    return (time.perf_counter() - start) / number
-
-
-def _calibrate(call: Callable[[], Any], min_time: float) -> int:
-    """The number of calls that takes at least ``min_time`` seconds (doubling, as timeit does)."""
-    number = 1
-    while True:
-        if _timed_calls(call, number) * number >= min_time or number >= 2**16:
-            return number
-        number *= 2
-
-
 def _make_calls(backend: str, mode: str, n: int, seed: int, dtype: str, compiled: bool, b: float,
                 names: Sequence[str]) -> dict[str, Callable[[], Any]]:
     """Zero-argument closures that run one forward (and backward) pass of each activation on seeded inputs."""
@@ -566,9 +572,9 @@ def time_activations(n: int = 2**18, rounds: int = 7, threads: int = 1, backend:
     ``compiled=True`` every activation but the ReLU baseline goes through ``torch.compile``: ReLU is already one
     kernel, and inductor's compiled ReLU backward (which stores a boolean mask) is slow on some CPUs.
     """
-    n = _check_int(n, "n", 16)
-    rounds = _check_int(rounds, "rounds", 1)
-    threads = _check_int(threads, "threads", 1)
+    n = _check_int(n, "n", 16, 2**24)  # 2^24 float64 inputs are 128 MiB, and there are a few copies
+    rounds = _check_int(rounds, "rounds", 1, 1000)
+    threads = _check_int(threads, "threads", 1, runtime.usable_cores())
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
     if mode not in _MODES:
@@ -582,7 +588,9 @@ def time_activations(n: int = 2**18, rounds: int = 7, threads: int = 1, backend:
     min_time = _check_real(min_time, "min_time")
     if not 0 < min_time <= 1:
         raise ValueError(f"min_time must be in (0, 1] seconds, got {min_time}")
-    repeat = _check_int(repeat, "repeat", 1)
+    repeat = _check_int(repeat, "repeat", 1, 100)
+    if names is not None and (isinstance(names, (str, bytes)) or not isinstance(names, Sequence)):
+        raise TypeError(f"names must be a sequence of activation names, got {type(names).__name__}")
     names = list(ACTIVATIONS if names is None else names)
     unknown = [k for k in names if k not in ACTIVATIONS]
     if unknown or ACTIVATIONS[0] not in names:
@@ -593,23 +601,21 @@ def time_activations(n: int = 2**18, rounds: int = 7, threads: int = 1, backend:
     if backend == "torch":
         import torch
 
-        from kexue.runtime import set_threads
-
         previous = torch.get_num_threads()
-        set_threads(threads)
+        runtime.set_threads(threads)
     try:
         calls = _make_calls(backend, mode, n, seed, dtype, compiled, _check_b(b, allow_zero=False), names)
         first_call = {}
         for k, call in calls.items():  # warm up (and, when compiled, compile) before anything is timed
-            start = time.perf_counter()
-            call()
-            first_call[k] = time.perf_counter() - start
-        numbers_ = {k: _calibrate(call, min_time) for k, call in calls.items()}
+            with runtime.Stopwatch() as clock:
+                call()
+            first_call[k] = clock.seconds
+        numbers_ = {k: runtime.calibrate(call, min_time) for k, call in calls.items()}
         times: dict[str, list[float]] = {k: [] for k in names}
         for r in range(rounds):  # interleave: every round times every activation, in a rotated order
             order = names[r % len(names):] + names[:r % len(names)]
             for k in order:
-                times[k].append(min(_timed_calls(calls[k], numbers_[k]) for _ in range(repeat)))
+                times[k].append(runtime.time_call(calls[k], repeat, number=numbers_[k], best=True, warmup=False))
     finally:
         if previous is not None:
             sys.modules["torch"].set_num_threads(previous)
@@ -624,7 +630,9 @@ def time_activations(n: int = 2**18, rounds: int = 7, threads: int = 1, backend:
 
 def ratio_between(result: dict[str, dict[str, Any]], a: str, b: str) -> float:
     """Median over rounds of time(a) / time(b) in a time_activations result (same-round pairs)."""
-    for name in (a, b):
+    if not isinstance(result, dict):
+        raise TypeError(f"result must be the dict time_activations returns, got {type(result).__name__}")
+    for name in (validate.string(a, "a"), validate.string(b, "b")):
         if name not in result:
             raise ValueError(f"{name!r} is not in the result; it has {sorted(result)}")
     return statistics.median(ta / tb for ta, tb in zip(result[a]["times"], result[b]["times"]))
@@ -636,7 +644,7 @@ _NO_MEMORY_OPS = {"detach", "alias", "view", "_unsafe_view", "t", "expand", "lif
 def eager_kernel_counts(b: float = DEFAULT_B, n: int = 4096) -> dict[str, dict[str, int]]:
     """Per activation, the ATen kernels eager PyTorch runs and the full-length arrays they read or write (passes)."""
     b = _check_b(b, allow_zero=False)
-    n = _check_int(n, "n", 16)
+    n = _check_int(n, "n", 16, 2**22)  # kernel counts do not depend on n; 2^22 floats is 16 MiB
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten
@@ -680,8 +688,9 @@ RATIO_ROW = "squareplus / softplus"
 
 def read_benchmark(path: Any) -> Any:
     """The benchmark's numbers (benchmarks/activations.csv) as a pandas DataFrame, or None if the file is missing."""
-    import pandas as pd
     from pathlib import Path
+
+    import pandas as pd
 
     if not isinstance(path, (str, Path)):
         raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
@@ -726,6 +735,8 @@ def benchmark_facts(bench: Any, n: int | None = None) -> dict[str, str]:
     facts = {"bench_date": "never (the file is missing)", "bench_n": "n/a"} | dict.fromkeys(wanted, "n/a")
     facts |= dict.fromkeys(("bench_eager_fwd_vs_gelu", "bench_eager_fb_vs_gelu", "bench_eager_beat_sqp",
                             "bench_order_fwd", "bench_order_fb"), "n/a")
+    if n is not None:
+        n = _check_int(n, "n", 1)
     if bench is None:
         return facts
     rows = _bench_slice(bench, n)
@@ -756,8 +767,12 @@ def draw_explorer(b: float, fig: Figure | None = None) -> Figure:
     """The explorer's figure for one b: ReLU, softplus and squareplus above, the error e_b(x) on [−8, 8] below."""
     b = _check_b(b)
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from kexue.plotting import PALETTE
+
+    if fig is not None and not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure or None, got {type(fig).__name__}")
 
     if fig is None:
         fig = plt.figure(figsize=(7.5, 6))

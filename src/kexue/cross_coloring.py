@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache
 from itertools import permutations, product
 from typing import TYPE_CHECKING, Any
 
@@ -46,10 +46,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "ARMS", "BARS", "COLOUR_NAMES", "COMPETING_ANSWER", "EDGES", "N_EDGES", "OWN_EDGES", "PALETTE", "SHARED_EDGE",
+    "ARMS", "BARS", "COLOUR_NAMES", "COMPETING_ANSWER", "EDGES", "N_EDGES", "OWN_EDGES", "SHARED_EDGE",
     "SQUARES", "arm_count", "centre_overcount_total", "classify_centre", "count_article", "count_bruteforce",
     "count_bruteforce_by_centre", "count_by_centre", "count_relaxed", "dominance_table", "dominant", "draw_cross",
-    "is_valid", "ordered_centre_count", "random_valid_colouring", "square_dominants", "total_formula", "valid_colourings",
+    "is_valid", "ordered_centre_count", "random_valid_colouring", "square_dominants", "total_formula",
+    "valid_colourings",
 ]
 
 # --- Geometry --------------------------------------------------------------------------------------------------
@@ -91,8 +92,6 @@ SHARED_EDGE: dict[str, int] = {arm: i for i, arm in enumerate(ARMS)}
 OWN_EDGES: dict[str, tuple[int, int, int]] = {arm: (4 + 3 * i, 5 + 3 * i, 6 + 3 * i) for i, arm in enumerate(ARMS)}
 BARS: tuple[tuple[str, str, str], ...] = (("U", "C", "B"), ("L", "C", "R"))
 
-# Okabe-Ito colours (the values of kexue.plotting.PALETTE, repeated so that importing this module stays light).
-PALETTE: tuple[str, ...] = ("#D55E00", "#F0E442", "#0072B2")
 COLOUR_NAMES: tuple[str, ...] = ("red", "yellow", "blue")
 
 COMPETING_ANSWER = 54432  # the other teacher's published answer, quoted in the article
@@ -139,7 +138,7 @@ def dominant(edges: Sequence[int], k: int = 3) -> int | None:
     return _dominant_unchecked(_check_colours(edges, 4, k, "edges"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(k: int) -> np.ndarray:
     """Read-only cached dominance table (see dominance_table)."""
     # Row i holds the colour of side i; side 0 is the most significant base-k digit (itertools.product order).
@@ -162,7 +161,7 @@ def _square_index(sides: Sequence[int], k: int) -> int:
 
 
 # --- Arms and centres ------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _completions(shared: int, d: int, k: int) -> tuple[tuple[int, int, int], ...]:
     """All colourings of an arm's three own edges that make it d-dominated, given the shared edge's colour."""
     # Dominance ignores the order of the sides, so the arm's geometry does not matter here.
@@ -207,7 +206,7 @@ def _dominated_centres(k: int) -> Iterator[tuple[tuple[int, ...], int]]:
             yield c, m
 
 
-@lru_cache(maxsize=None)
+@cache
 def _per_centre(k: int) -> tuple[tuple[tuple[int, ...], int], ...]:
     """Cached (centre, count) pairs of the factorised formula; the sampler needs them on every draw."""
     return tuple((c, _bar_weight(c[0], c[2], m, k) * _bar_weight(c[1], c[3], m, k)) for c, m in _dominated_centres(k))
@@ -447,7 +446,9 @@ SQUARE_CENTRES: dict[str, Point] = {"C": (0.5, 0.5), "U": (0.5, 1.5), "L": (-0.5
 def draw_cross(colouring: Sequence[int], ax: Axes | None = None, labels: bool = True,
                palette: Sequence[Any] | None = None) -> Axes:
     """Draw the cross with coloured edges and each square's dominant colour name (or '—') written inside it."""
-    colours = palette if palette is not None else PALETTE
+    from kexue.plotting import PALETTE  # the course's palette: red, yellow and blue are these Okabe-Ito colours
+
+    colours = palette if palette is not None else tuple(PALETTE[c] for c in ("vermillion", "yellow", "blue"))
     if isinstance(colours, (str, bytes)) or len(colours) < 3:
         raise ValueError("palette must be a sequence of at least 3 colours")
     names = COLOUR_NAMES if palette is None else tuple(str(p) for p in palette)  # a custom palette names itself

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "DIGITS_PROVENANCE", "FASHION_MNIST_CLASSES", "FASHION_MNIST_DIR", "FASHION_MNIST_PROVENANCE", "Dataset",
@@ -108,7 +109,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def write_idx(path: str | Path, array: Any) -> Path:
+def write_idx(path: str | Path, array: ArrayLike) -> Path:
     """Write an array as an IDX file (gzipped when the name ends in .gz); the inverse of :func:`read_idx`."""
     if not isinstance(path, (str, Path)):
         raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
@@ -129,7 +130,7 @@ def write_idx(path: str | Path, array: Any) -> Path:
     return path
 
 
-def downsample(images: Any, factor: int = 2) -> np.ndarray:
+def downsample(images: ArrayLike, factor: int = 2) -> np.ndarray:
     """Average-pool images (..., h, w) by ``factor`` in both directions (h and w must be divisible by it)."""
     if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or factor < 1:
         raise ValueError(f"factor must be a positive integer, got {factor!r}")

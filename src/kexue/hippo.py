@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.linalg
+from numpy.typing import ArrayLike
 
-from kexue import exercises, validate
-from kexue.validate import choice as _check_choice, real as _check_real
+from kexue import exercises, runtime, validate
+from kexue.validate import choice as _check_choice
+from kexue.validate import real as _check_real
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -75,32 +77,9 @@ LEGS_METHODS: tuple[str, ...] = ("zoh", "bilinear-log", "bilinear", "bilinear-sa
 
 MAX_N = 1 << 22  # sizes above this are not a classroom computation (and the dense builders refuse far earlier)
 MAX_DENSE_N = 8192  # an 8192 x 8192 float64 matrix is 512 MiB
-
-
-# ------------------------------------------------------------------------------------------------ BLAS threads
-_BLAS_CONTROLLER: Any = None
-
-
-def _one_blas_thread(fn: Callable) -> Callable:
-    """Run ``fn`` with BLAS limited to one thread.
-
-    The recurrences here make thousands of tiny matrix-vector products and small batched exponentials; a
-    multithreaded BLAS only adds synchronisation to those, and on a busy machine it made the chapter several times
-    slower.
-    """
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _BLAS_CONTROLLER
-        if _BLAS_CONTROLLER is None:  # finding the BLAS libraries takes a while: do it once
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS_CONTROLLER = ThreadpoolController()
-        with _BLAS_CONTROLLER.limit(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
+# The recurrences here make thousands of tiny matrix-vector products and small batched exponentials: they run with
+# one BLAS thread (runtime.one_blas_thread), since more threads only add synchronisation and, on a busy machine,
+# made the chapter several times slower.
 
 
 # ------------------------------------------------------------------------------------------------ input checks
@@ -109,56 +88,12 @@ def _check_int(value: Any, name: str, low: int = 1, high: int = MAX_N) -> int:
     return validate.integer(value, name, low, high)
 
 
-def _as_vector(values: Any, name: str, complex_ok: bool = True) -> np.ndarray:
-    """A finite 1-D float (or complex) array, or an error naming ``name``."""
-    if isinstance(values, (str, bytes)) or values is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(values).__name__}")
-    try:
-        arr = np.asarray(values)
-    except Exception as err:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of numbers: {err}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr) and not complex_ok:
-        raise TypeError(f"{name} must be real, got complex values")
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    arr = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain finite numbers only")
-    return arr
-
-
-def _as_array(values: Any, name: str, min_ndim: int = 1) -> np.ndarray:
-    """A finite float/complex array with at least ``min_ndim`` dimensions, or an error naming ``name``."""
-    if isinstance(values, (str, bytes)) or values is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(values).__name__}")
-    try:
-        arr = np.asarray(values)
-    except Exception as err:
-        raise TypeError(f"{name} must be an array of numbers: {err}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
-    if arr.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}")
-    if arr.shape[-1] == 0:
-        raise ValueError(f"{name} must not be empty")
-    arr = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain finite numbers only")
-    return arr
-
-
 def _as_system(A: Any, B: Any) -> tuple[np.ndarray, np.ndarray]:
     """A square matrix A (N, N) and an input vector B of length N ((N,) or (N, 1)), as arrays."""
-    A = _as_array(A, "A", min_ndim=2)
+    A = validate.array(A, "A", min_ndim=2, kind="complex")
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"A must be a square matrix, got shape {A.shape}")
-    B = _as_array(B, "B")
+    B = validate.array(B, "B", min_ndim=1, kind="complex")
     if B.ndim == 2 and B.shape[1] == 1:
         B = B[:, 0]
     if B.shape != (A.shape[0],):
@@ -167,10 +102,10 @@ def _as_system(A: Any, B: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------------------------ Legendre basis
-def legendre(N: int, s: Any) -> np.ndarray:
+def legendre(N: int, s: ArrayLike) -> np.ndarray:
     """Legendre polynomials P_0 .. P_{N-1} at the points ``s``: an array of shape (len(s), N)."""
     N = _check_int(N, "N")
-    s = _as_vector(s, "s", complex_ok=False)
+    s = validate.vector(s, "s", scalar=True, dtype=np.float64)
     P = np.empty((s.size, N))
     P[:, 0] = 1.0
     if N > 1:
@@ -180,7 +115,7 @@ def legendre(N: int, s: Any) -> np.ndarray:
     return P
 
 
-def legendre_orthonormal(N: int, s: Any) -> np.ndarray:
+def legendre_orthonormal(N: int, s: ArrayLike) -> np.ndarray:
     """The orthonormal basis g_n(s) = sqrt((2n+1)/2) P_n(s), n < N, at the points ``s``: shape (len(s), N)."""
     N = _check_int(N, "N")
     return legendre(N, s) * np.sqrt((2 * np.arange(N) + 1) / 2)
@@ -210,10 +145,10 @@ def norm_scale(N: int, norm: str) -> np.ndarray:
     return np.sqrt(2.0 / (2 * n + 1))
 
 
-def rescale(A: Any, B: Any, lam: Any) -> tuple[np.ndarray, np.ndarray]:
+def rescale(A: ArrayLike, B: ArrayLike, lam: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The system of the rescaled state c~ = c / lam: A~ = diag(1/lam) A diag(lam), B~ = B / lam."""
     A, B = _as_system(A, B)
-    lam = _as_vector(lam, "lam")
+    lam = validate.vector(lam, "lam", kind="complex", scalar=True)
     if lam.shape != B.shape:
         raise ValueError(f"lam must have length {B.size}, got {lam.size}")
     if np.any(lam == 0):
@@ -290,10 +225,10 @@ def legs_from_projection(N: int) -> tuple[Any, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ O(N) LegS
-def affine_scan(a: Any, b: Any) -> np.ndarray:
+def affine_scan(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """The solution S of S_n = a_n S_{n-1} + b_n, S_{-1} = 0, along the last axis, by a work-efficient scan."""
-    a = _as_array(a, "a")
-    b = _as_array(b, "b")
+    a = validate.array(a, "a", min_ndim=1, kind="complex")
+    b = validate.array(b, "b", min_ndim=1, kind="complex")
     if a.shape[-1] != b.shape[-1]:
         raise ValueError(f"a and b must have the same length along the last axis, got {a.shape} and {b.shape}")
     a, b = np.broadcast_arrays(a, b)
@@ -321,19 +256,19 @@ def _affine_scan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return b  # the maps applied to S_{-1} = 0
 
 
-def legs_matvec(v: Any) -> np.ndarray:
+def legs_matvec(v: ArrayLike) -> np.ndarray:
     """The LegS product A v in O(N) (A of norms "su"/"paper"), along the last axis of ``v``."""
-    v = _as_array(v, "v")
+    v = validate.array(v, "v", min_ndim=1, kind="complex")
     n = np.arange(v.shape[-1])
     r = np.sqrt(2 * n + 1)
     # A_nk = n delta_nk - sqrt(2n+1) sqrt(2k+1) for k <= n: a diagonal plus a rank-one lower triangle.
     return n * v - r * np.cumsum(r * v, axis=-1)
 
 
-def legs_solve(lam: float, v: Any) -> np.ndarray:
+def legs_solve(lam: float, v: ArrayLike) -> np.ndarray:
     """z = (I - lam A)^{-1} v for the LegS matrix A in O(N) (norms "su"/"paper"; lam > 0 is well-conditioned)."""
     lam = _check_real(lam, "lam")
-    v = _as_array(v, "v")
+    v = validate.array(v, "v", min_ndim=1, kind="complex")
     n = np.arange(v.shape[-1])
     denom = 1 + lam * (n + 1)  # the eigenvalues of I - lam A are 1 + lam (n+1)
     if np.any(denom == 0):
@@ -349,8 +284,8 @@ def legs_solve(lam: float, v: Any) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ discretisation
-@_one_blas_thread
-def discretize(A: Any, B: Any, eps: float, method: LTIMethod = "zoh",
+@runtime.one_blas_thread
+def discretize(A: ArrayLike, B: ArrayLike, eps: float, method: LTIMethod = "zoh",
                alpha: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(Abar, Bbar) with x_{k+1} = Abar x_k + Bbar u_k for x' = Ax + Bu and input u_k held over a step eps.
 
@@ -369,6 +304,7 @@ def discretize(A: Any, B: Any, eps: float, method: LTIMethod = "zoh",
     elif alpha is not None:
         raise ValueError(f"alpha is only used with method='alpha', not with method={method!r}")
     N = A.shape[0]
+    validate.memory(8.0 * (N + 1) ** 2 * A.itemsize, "A", "the work arrays of the matrix exponential")
     eye = np.eye(N)
     if method == "zoh":
         block = np.zeros((N + 1, N + 1), dtype=np.result_type(A, B))
@@ -380,13 +316,16 @@ def discretize(A: Any, B: Any, eps: float, method: LTIMethod = "zoh",
     return np.linalg.solve(left, eye + a * eps * A), np.linalg.solve(left, eps * B)
 
 
-@_one_blas_thread
-def run_lti(Abar: Any, Bbar: Any, u: Any, x0: Any = None) -> np.ndarray:
+@runtime.one_blas_thread
+def run_lti(Abar: ArrayLike, Bbar: ArrayLike, u: ArrayLike, x0: ArrayLike = None) -> np.ndarray:
     """States x_1 .. x_K of x_{k+1} = Abar x_k + Bbar u_k from x_0 (zero by default): shape (K, N)."""
     Abar, Bbar = _as_system(Abar, Bbar)
-    u = _as_vector(u, "u")
+    u = validate.vector(u, "u", kind="complex", scalar=True)
     N = Abar.shape[0]
-    x = np.zeros(N, dtype=np.result_type(Abar, Bbar, u)) if x0 is None else _as_vector(x0, "x0")
+    if x0 is None:
+        x = np.zeros(N, dtype=np.result_type(Abar, Bbar, u))
+    else:
+        x = validate.vector(x0, "x0", kind="complex", scalar=True)
     if x.shape != (N,):
         raise ValueError(f"x0 must have length {N}, got {x.size}")
     out = np.empty((u.size, N), dtype=np.result_type(Abar, Bbar, u, x))
@@ -397,7 +336,7 @@ def run_lti(Abar: Any, Bbar: Any, u: Any, x0: Any = None) -> np.ndarray:
     return out
 
 
-def legs_first_state(A: Any, B: Any, u0: float) -> np.ndarray:
+def legs_first_state(A: ArrayLike, B: ArrayLike, u0: float) -> np.ndarray:
     """The exact LegS state after the first step, x_1 = -A^{-1} B u_0 (the projection of a constant)."""
     A, B = _as_system(A, B)
     u0 = _check_real(u0, "u0") if not isinstance(u0, complex) else complex(u0)
@@ -431,11 +370,11 @@ def _zoh_blocks(A: np.ndarray, B: np.ndarray, h: np.ndarray) -> tuple[np.ndarray
     return Abar, Bbar
 
 
-@_one_blas_thread
-def legs_step(x: Any, u: float, k: int, A: Any, B: Any, method: LegSMethod = "zoh") -> np.ndarray:
+@runtime.one_blas_thread
+def legs_step(x: ArrayLike, u: float, k: int, A: ArrayLike, B: ArrayLike, method: LegSMethod = "zoh") -> np.ndarray:
     """One LegS step x_k -> x_{k+1} (k >= 1, t = k eps) of the recurrence ``method`` (see LEGS_METHODS)."""
     A, B = _as_system(A, B)
-    x = _as_vector(x, "x")
+    x = validate.vector(x, "x", kind="complex", scalar=True)
     if x.shape != B.shape:
         raise ValueError(f"x must have length {B.size}, got {x.size}")
     u = complex(u) if isinstance(u, complex) else _check_real(u, "u")
@@ -460,17 +399,19 @@ def _legs_approx_step(A: np.ndarray, B: np.ndarray, x: np.ndarray, u: Any, k: in
     return np.linalg.solve(eye - A / (2 * (k + 1)), x + A @ x / (2 * k) + B * u * gain)
 
 
-@_one_blas_thread
-def run_legs(A: Any, B: Any, u: Any, method: LegSMethod = "zoh") -> np.ndarray:
+@runtime.one_blas_thread
+def run_legs(A: ArrayLike, B: ArrayLike, u: ArrayLike, method: LegSMethod = "zoh") -> np.ndarray:
     """LegS states x_1 .. x_K for the inputs u_0 .. u_{K-1}: shape (K, N); row k remembers [0, (k+1) eps].
 
     The first row is the exact x_1 = -A^{-1} B u_0 (every recurrence is singular at k = 0); the others follow
     ``method`` (see LEGS_METHODS). No step size appears: LegS is time-scale equivariant.
     """
     A, B = _as_system(A, B)
-    u = _as_vector(u, "u")
+    u = validate.vector(u, "u", kind="complex", scalar=True)
     method = _check_choice(method, "method", LEGS_METHODS)
     K, N = u.size, A.shape[0]
+    if method == "zoh":  # one N x N propagator per step
+        validate.memory(1.0 * K * N * N * np.result_type(A, B).itemsize, "u", f"{K} propagators of size {N} x {N}")
     out = np.empty((K, N), dtype=np.result_type(A, B, u))
     out[0] = legs_first_state(A, B, 1.0) * u[0]
     if K == 1:
@@ -489,7 +430,7 @@ def run_legs(A: Any, B: Any, u: Any, method: LegSMethod = "zoh") -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ projections
-def test_signal(t: Any) -> np.ndarray:
+def test_signal(t: ArrayLike) -> np.ndarray:
     """The chapter's test signal f(t) = sin(4 pi t) + 0.5 cos(10 pi t + 1) + 0.3 sin(22 pi t + 0.3)."""
     if isinstance(t, (str, bytes, bool)) or t is None:
         raise TypeError(f"t must be a number or an array of numbers, got {type(t).__name__}")
@@ -509,10 +450,12 @@ def midpoint_samples(f: Callable[[np.ndarray], Any], eps: float, T: float) -> np
         raise TypeError(f"f must be a function of time, got {type(f).__name__}")
     eps = _check_real(eps, "eps", positive=True)
     T = _check_real(T, "T", positive=True)
+    if T / eps > 10**8:  # a hundred million samples is not a classroom computation
+        raise ValueError(f"eps is too small for T: T / eps = {T / eps:.3g} steps, more than 10^8")
     K = round(T / eps)
     if K < 1 or abs(K * eps - T) > 1e-9 * max(1.0, T):
         raise ValueError(f"T / eps must be a positive whole number of steps, got T={T}, eps={eps}")
-    return _as_vector(f((np.arange(K) + 0.5) * eps), "f(t)")
+    return validate.vector(f((np.arange(K) + 0.5) * eps), "f(t)", kind="complex", scalar=True)
 
 
 def _window_breakpoints(K: int, eps: float, T: float, w: float) -> tuple[slice, np.ndarray]:
@@ -531,9 +474,9 @@ def _check_window(u: np.ndarray, eps: float, T: float, w: float) -> None:
         raise ValueError("T must be positive")
 
 
-def project_window(u: Any, eps: float, T: float, w: float, N: int, norm: str = "su") -> np.ndarray:
+def project_window(u: ArrayLike, eps: float, T: float, w: float, N: int, norm: str = "su") -> np.ndarray:
     """Exact Legendre coefficients c_0 .. c_{N-1} of the piecewise-constant input over the window [T - w, T]."""
-    u = _as_vector(u, "u")
+    u = validate.vector(u, "u", kind="complex", scalar=True)
     eps = _check_real(eps, "eps", positive=True)
     T = _check_real(T, "T", positive=True)
     w = _check_real(w, "w", positive=True)
@@ -544,18 +487,18 @@ def project_window(u: Any, eps: float, T: float, w: float, N: int, norm: str = "
     return (u[steps] @ np.diff(G, axis=0)) / norm_scale(N, norm)
 
 
-def project_history(u: Any, eps: float, N: int, T: float | None = None, norm: str = "su") -> np.ndarray:
+def project_history(u: ArrayLike, eps: float, N: int, T: float | None = None, norm: str = "su") -> np.ndarray:
     """Exact Legendre coefficients of the whole history [0, T] (T = K eps by default): project_window with w = T."""
-    u = _as_vector(u, "u")
+    u = validate.vector(u, "u", kind="complex", scalar=True)
     eps = _check_real(eps, "eps", positive=True)
     T = u.size * eps if T is None else _check_real(T, "T", positive=True)
     return project_window(u, eps, T, T, N, norm)
 
 
-def reconstruct(c: Any, s: Any, norm: str = "su") -> np.ndarray:
+def reconstruct(c: ArrayLike, s: ArrayLike, norm: str = "su") -> np.ndarray:
     """sum_n c_n g_n(s) (in normalisation ``norm``) at the points s in [-1, 1]; c may be (N,) or (..., N)."""
-    c = _as_array(c, "c")
-    s = _as_vector(s, "s", complex_ok=False)
+    c = validate.array(c, "c", min_ndim=1, kind="complex")
+    s = validate.vector(s, "s", scalar=True, dtype=np.float64)
     N = c.shape[-1]
     G = legendre_orthonormal(N, s) * norm_scale(N, norm)
     return c @ G.T
@@ -567,10 +510,11 @@ def _input_at(u: np.ndarray, eps: float, t: np.ndarray) -> np.ndarray:
     return np.where(k >= 0, u[np.clip(k, 0, u.size - 1)], 0.0)
 
 
-def reconstruction_error(c: Any, u: Any, eps: float, T: float, w: float, M: int = 4000, norm: str = "su") -> float:
+def reconstruction_error(c: ArrayLike, u: ArrayLike, eps: float, T: float, w: float, M: int = 4000,
+                         norm: str = "su") -> float:
     """Relative RMS error of sum_n c_n g_n against the piecewise-constant input on [T-w, T], at M cell midpoints."""
-    c = _as_vector(c, "c")
-    u = _as_vector(u, "u")
+    c = validate.vector(c, "c", kind="complex", scalar=True)
+    u = validate.vector(u, "u", kind="complex", scalar=True)
     eps = _check_real(eps, "eps", positive=True)
     T = _check_real(T, "T", positive=True)
     w = _check_real(w, "w", positive=True)
@@ -584,7 +528,7 @@ def reconstruction_error(c: Any, u: Any, eps: float, T: float, w: float, M: int 
     return float(np.sqrt(np.mean(np.abs(approx - target) ** 2) / np.mean(np.abs(target) ** 2)))
 
 
-def relative_error(x: Any, ref: Any) -> float:
+def relative_error(x: ArrayLike, ref: Any) -> float:
     """||x - ref||_2 / ||ref||_2 (inf if x is not finite)."""
     x, ref = np.asarray(x), np.asarray(ref)
     if x.shape != ref.shape:
@@ -595,9 +539,9 @@ def relative_error(x: Any, ref: Any) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ Fourier basis
-def fourier_project(u: Any, eps: float, T: float, w: float, N: int) -> np.ndarray:
+def fourier_project(u: ArrayLike, eps: float, T: float, w: float, N: int) -> np.ndarray:
     """Exact c_n = int_0^1 u(s w + T - w) e^{-2 i pi n s} ds, n = -N..N, of the piecewise-constant input."""
-    u = _as_vector(u, "u")
+    u = validate.vector(u, "u", kind="complex", scalar=True)
     eps = _check_real(eps, "eps", positive=True)
     T = _check_real(T, "T", positive=True)
     w = _check_real(w, "w", positive=True)
@@ -611,19 +555,19 @@ def fourier_project(u: Any, eps: float, T: float, w: float, N: int) -> np.ndarra
     return u[steps] @ np.diff(F, axis=0)
 
 
-def fourier_reconstruct(c: Any, s: Any) -> np.ndarray:
+def fourier_reconstruct(c: ArrayLike, s: ArrayLike) -> np.ndarray:
     """sum_n c_n e^{2 i pi n s} (n = -N..N) at points s in [0, 1]; the real part for a real input."""
-    c = _as_vector(c, "c")
-    s = _as_vector(s, "s", complex_ok=False)
+    c = validate.vector(c, "c", kind="complex", scalar=True)
+    s = validate.vector(s, "s", scalar=True, dtype=np.float64)
     if c.size % 2 == 0:
         raise ValueError(f"c must have an odd length 2N+1, got {c.size}")
     N = c.size // 2
     return np.exp(2j * np.pi * np.outer(s, np.arange(-N, N + 1))) @ c
 
 
-def sawtooth_partial_sum(s: Any, K: int) -> np.ndarray:
+def sawtooth_partial_sum(s: ArrayLike, K: int) -> np.ndarray:
     """The partial sum 1/2 + (i / 2 pi) sum_{0<|k|<=K} e^{2 i pi k s} / k (real), which tends to s on (0, 1)."""
-    s = _as_vector(s, "s", complex_ok=False)
+    s = validate.vector(s, "s", scalar=True, dtype=np.float64)
     K = _check_int(K, "K", low=0)
     k = np.arange(1, K + 1)
     return 0.5 - (np.sin(2 * np.pi * np.outer(s, k)) / (np.pi * k)).sum(axis=1)
@@ -661,15 +605,15 @@ def _legt_eigenvalues(N: int, exact: bool, dps: int) -> np.ndarray:
     return ev[np.lexsort((ev.real, ev.imag))]
 
 
-def legt_euler_threshold(eigenvalues: Any) -> float:
+def legt_euler_threshold(eigenvalues: ArrayLike) -> float:
     """The largest stable forward-Euler step: min over eigenvalues of 2 |Re l| / |l|^2 (|1 + eps l| < 1 below it)."""
-    ev = _as_vector(eigenvalues, "eigenvalues")
+    ev = validate.vector(eigenvalues, "eigenvalues", kind="complex", scalar=True)
     if np.any(ev.real >= 0):
         raise ValueError("eigenvalues must all have negative real parts")
     return float(np.min(2 * np.abs(ev.real) / np.abs(ev) ** 2))
 
 
-@_one_blas_thread
+@runtime.one_blas_thread
 def legs_impulse_memory(N: int, m: int, n: Any) -> np.ndarray:
     """LegS states x_n (rows) after a unit impulse held over step m, by exact propagation e^{ln(n/(m+1)) A}."""
     N = _check_int(N, "N", high=512)
@@ -684,11 +628,11 @@ def legs_impulse_memory(N: int, m: int, n: Any) -> np.ndarray:
     return props @ x
 
 
-@_one_blas_thread
-def impulse_response(A: Any, B: Any, t: Any) -> np.ndarray:
+@runtime.one_blas_thread
+def impulse_response(A: ArrayLike, B: ArrayLike, t: ArrayLike) -> np.ndarray:
     """e^{tA} B for every time in ``t`` (the impulse response of x' = Ax + Bu): shape (len(t), N)."""
     A, B = _as_system(A, B)
-    t = _as_vector(t, "t", complex_ok=False)
+    t = validate.vector(t, "t", scalar=True, dtype=np.float64)
     out = np.empty((t.size, B.size), dtype=np.result_type(A, B))
     chunk = max(1, 2**21 // B.size**2)
     for start in range(0, t.size, chunk):
@@ -696,10 +640,10 @@ def impulse_response(A: Any, B: Any, t: Any) -> np.ndarray:
     return out
 
 
-def httyh_kernel(N: int, t: Any) -> np.ndarray:
+def httyh_kernel(N: int, t: ArrayLike) -> np.ndarray:
     """The warped-Legendre kernels sqrt(2n+1) P_n(2 e^{-t} - 1) e^{-t}, n < N, at times t: shape (len(t), N)."""
     N = _check_int(N, "N")
-    t = _as_vector(t, "t", complex_ok=False)
+    t = validate.vector(t, "t", scalar=True, dtype=np.float64)
     if np.any(t < 0):
         raise ValueError("t must be non-negative")
     r = np.exp(-t)
@@ -736,7 +680,7 @@ class MemoryRun:
         return (s + 1) * self.w / 2 + self.T - self.w, reconstruct(c, s)
 
 
-@_one_blas_thread
+@runtime.one_blas_thread
 def memory_run(memory: str, N: int, eps: float, method: str, T: float = 1.0, w: float | None = None,
                signal: Callable[[np.ndarray], Any] = test_signal, M: int = 4000) -> MemoryRun:
     """Run "legt", "legs", "fout" or "fous" on ``signal`` sampled at step midpoints up to T; compare with exact.
@@ -749,6 +693,12 @@ def memory_run(memory: str, N: int, eps: float, method: str, T: float = 1.0, w: 
     N = _check_int(N, "N", high=1024)
     eps = _check_real(eps, "eps", positive=True)
     T = _check_real(T, "T", positive=True)
+    steps = T / eps
+    if memory in ("legs", "fous") and method == "zoh":  # one propagator per step (see run_legs)
+        size = N if memory == "legs" else 2 * N + 1
+        itemsize = 8 if memory == "legs" else 16
+        validate.memory(1.0 * steps * size * size * itemsize, "N",
+                        f"{steps:.0f} step propagators of size {size} x {size} (or choose a larger eps)")
     u = midpoint_samples(signal, eps, T)
     windowed = memory in ("legt", "fout")
     w = (1.0 if w is None else _check_real(w, "w", positive=True)) if windowed else T

@@ -17,9 +17,10 @@ truncated series sum_k c_k g_k(-1) (LegT: approximate closure).
 """
 from __future__ import annotations
 
-import numbers
-from functools import lru_cache
+from functools import cache
 from typing import Any
+
+from kexue import validate
 
 __all__ = [
     "fourier_scaled_closed_form", "g", "gram_matrix", "hippo_from_map", "legendre_identities", "legs_closed_form",
@@ -38,15 +39,11 @@ def _sp():
 
 
 def _check_n(N: Any, name: str = "N", low: int = 1, high: int = MAX_SYMBOLIC_N) -> int:
-    """``N`` as an int in [low, high], or a TypeError/ValueError naming ``name``."""
-    if isinstance(N, bool) or not isinstance(N, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(N).__name__}")
-    if not low <= int(N) <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {N}")
-    return int(N)
+    """``N`` as an int in [low, high] (the symbolic sizes stay small), or an error naming ``name``."""
+    return validate.integer(N, name, low, high)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _symbols() -> tuple[Any, Any]:
     """The symbols s (position on [-1, 1]) and T (current time, positive)."""
     sp = _sp()
@@ -121,7 +118,8 @@ def hippo_from_map(t_map: Any, N: int) -> tuple[Any, Any, bool]:
     sp = _sp()
     N = _check_n(N)
     s, T = _symbols()
-    t_map = sp.sympify(t_map)
+    if not isinstance(t_map, sp.Expr):  # strings are refused: sympify would evaluate them as code
+        raise TypeError(f"t_map must be a SymPy expression in s and T, got {type(t_map).__name__}")
     if not {s, T} <= t_map.free_symbols:
         raise ValueError(f"t_map must depend on both s and T, got symbols {t_map.free_symbols}")
     if sp.simplify(t_map.subs(s, 1) - T) != 0:
@@ -148,11 +146,22 @@ def hippo_from_map(t_map: Any, N: int) -> tuple[Any, Any, bool]:
     return A, B, rho_left == 0
 
 
+def _check_width(w: Any) -> Any:
+    """A window width as an exact SymPy number (a float becomes the rational it stands for) or a SymPy expression."""
+    sp = _sp()
+    if isinstance(w, sp.Basic):
+        if w.is_positive is False:
+            raise ValueError(f"w must be positive, got {w}")
+        return w
+    w = validate.real(w, "w", positive=True)  # strings are refused: sympify would evaluate them as code
+    return sp.nsimplify(w, rational=True)
+
+
 def legt_from_projection(N: int, w: Any = 1) -> tuple[Any, Any]:
     """LegT's (A, B) derived from the projection onto the window [T - w, T] (article normalisation)."""
-    sp = _sp()
     s, T = _symbols()
-    w = sp.sympify(w)
+    N = _check_n(N)
+    w = _check_width(w)
     A, B, exact = hippo_from_map((s + 1) * w / 2 + T - w, N)
     assert not exact  # the window's left end needs the truncated series
     return A, B
@@ -193,9 +202,8 @@ def legt_closed_form(N: int, w: Any = 1, norm: str = "su") -> tuple[Any, Any]:
     """LegT's closed form: A_nk = -sqrt((2n+1)(2k+1))/w times 1 (k<n) or (-1)^(n-k) (k>=n); B_n = sqrt(2(2n+1))/w."""
     sp = _sp()
     N = _check_n(N, high=256)
-    if norm not in ("su", "paper", "lmu"):
-        raise ValueError(f"norm must be 'su', 'paper' or 'lmu'; got {norm!r}")
-    w = sp.sympify(w)
+    norm = validate.choice(norm, "norm", ("su", "paper", "lmu"))
+    w = _check_width(w)
     A = sp.Matrix(N, N, lambda n, k: -sp.sqrt((2 * n + 1) * (2 * k + 1)) * (1 if k < n else (-1) ** (n - k)) / w)
     B = sp.Matrix(N, 1, lambda n, _: sp.sqrt(2 * (2 * n + 1)) / w)
     return rescale(A, B, _lams(N, norm)) if norm != "su" else (A, B)

@@ -45,7 +45,10 @@ def _folder() -> resources.abc.Traversable:
 
 def chapters() -> list[str]:
     """The chapters that have a ledger (``NN-slug``), sorted."""
-    return sorted(p.name[:-4] for p in _folder().iterdir() if p.name.endswith(".yml"))
+    folder = _folder()
+    if not folder.is_dir():  # no chapter has a ledger yet
+        return []
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml"))
 
 
 def _claim(raw: object, where: str) -> Claim:
@@ -88,6 +91,8 @@ def load(chapter: str) -> Ledger:
 
 def table(chapter: str, values: Mapping[str, str]) -> pd.DataFrame:
     """The chapter's "in the article vs. in this notebook" table, with our values taken from ``values`` by name."""
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values must be a mapping of glued names to text, got {type(values).__name__}")
     ledger = load(chapter)
     missing = [c.ours for c in ledger.claims if c.ours is not None and c.ours not in values]
     if missing:

@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
-from kexue import exercises
+from kexue import exercises, validate
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -57,74 +58,11 @@ _NEAR_ONE = 0.5  # |t - 1| below which the Renyi entropy is evaluated in the can
 
 
 # --- Input checks ----------------------------------------------------------------------------------------------
-def _as_real(value: Any, name: str) -> float:
-    """``value`` as a float, or a TypeError/ValueError naming it (bools and NaN are refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name} must not be NaN")
-    return value
-
-
-def _positive(value: Any, name: str) -> float:
-    """A finite, strictly positive real number."""
-    value = _as_real(value, name)
-    if not (0 < value < math.inf):
-        raise ValueError(f"{name} must be a finite positive number, got {value}")
-    return value
-
-
-def _as_array(x: Any, name: str) -> np.ndarray:
-    """``x`` as a float64 array of real numbers (NaN and infinities allowed), or a TypeError naming it."""
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}")
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be an array of real numbers, got an array of dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
-
-
-def _as_vector(x: Any, name: str, n: int | None = None, min_size: int = 1) -> np.ndarray:
-    """A finite 1-D float64 array with at least ``min_size`` entries (exactly ``n`` if given)."""
-    arr = _as_array(x, name)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
-    if n is not None and arr.size != n:
-        raise ValueError(f"{name} must have {n} entries (as many as x), got {arr.size}")
-    if arr.size < min_size:
-        raise ValueError(f"{name} must have at least {min_size} entries, got {arr.size}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain finite numbers only")
-    return arr
-
-
-def _as_probability(p: Any, name: str = "p", n: int | None = None) -> np.ndarray:
-    """A probability vector: finite, non-negative, summing to 1 within 1e-9; returned renormalised."""
-    arr = _as_vector(p, name, n)
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be non-negative")
-    total = float(arr.sum())
-    if abs(total - 1.0) > _SUM_TOL:
-        raise ValueError(f"{name} must sum to 1 (a probability vector), got sum {total!r}")
-    return arr / total
-
-
-def _check_axis(axis: Any, ndim: int) -> int:
-    """A valid axis of an ``ndim``-dimensional array, normalised to be non-negative."""
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for an array of dimension {ndim}")
-    return int(axis) % ndim
-
-
 def _check_order(t: Any, name: str = "t") -> float:
-    """A Renyi order: a real number t >= 0 (t = inf allowed)."""
-    t = _as_real(t, name)
-    if t < 0:
-        raise ValueError(f"{name} must be >= 0 (a Renyi order), got {t}")
-    return t
+    """A Renyi order: a real number t >= 0, or t = inf (the min-entropy)."""
+    if isinstance(t, numbers.Real) and not isinstance(t, bool) and t == math.inf:
+        return math.inf
+    return validate.real(t, name, minimum=0)
 
 
 # --- Evaluation ------------------------------------------------------------------------------------------------
@@ -142,13 +80,11 @@ def _gap_core(arr: np.ndarray, tau: float, axis: int) -> tuple[np.ndarray, np.nd
 
 def _prepare(x: Any, tau: Any, axis: Any) -> tuple[np.ndarray, float, int]:
     """Validated (array, tau, axis) for the functions that reduce along an axis."""
-    arr = _as_array(x, "x")
-    if arr.ndim == 0:
-        raise ValueError("x must have at least one dimension")
-    tau = _positive(tau, "tau")
-    axis = _check_axis(axis, arr.ndim)
-    if arr.shape[axis] == 0:
-        raise ValueError("x must have at least one entry along axis")
+    arr = validate.array(x, "x", min_ndim=1, finite=False)  # -inf entries are meaningful: exp(-inf) = 0
+    if np.isnan(arr).any():
+        raise ValueError("x must not contain NaN")
+    tau = validate.real(tau, "tau", positive=True)
+    axis = validate.axis(axis, arr.ndim)
     return arr, tau, axis
 
 
@@ -158,7 +94,7 @@ def _squeeze(values: np.ndarray, axis: int) -> np.ndarray | float:
     return out[()] if out.ndim == 0 else out
 
 
-def logsumexp(x: Any, tau: float = 1.0, axis: int = -1) -> np.ndarray | float:
+def logsumexp(x: ArrayLike, tau: float = 1.0, axis: int = -1) -> np.ndarray | float:
     """Stable tau * log(sum(exp(x / tau))) along ``axis`` (never overflows; -inf entries are allowed)."""
     arr, tau, axis = _prepare(x, tau, axis)
     m, gap = _gap_core(arr, tau, axis)
@@ -166,26 +102,24 @@ def logsumexp(x: Any, tau: float = 1.0, axis: int = -1) -> np.ndarray | float:
     return _squeeze(np.where(np.isfinite(m), m + gap, m), axis)
 
 
-def max_gap(x: Any, tau: float = 1.0, axis: int = -1) -> np.ndarray | float:
-    """tau * lse(x / tau) - max(x), computed without cancellation (NaN where the maximum is not finite)."""
+def max_gap(x: ArrayLike, tau: float = 1.0, axis: int = -1) -> np.ndarray | float:
+    """tau * lse(x / tau) - max(x), computed without cancellation (the maximum must be finite)."""
     arr, tau, axis = _prepare(x, tau, axis)
     m, gap = _gap_core(arr, tau, axis)
-    return _squeeze(np.where(np.isfinite(m), gap, np.nan), axis)
+    if not np.all(np.isfinite(m)):
+        raise ValueError("x must have a finite maximum along axis (the gap is undefined otherwise)")
+    return _squeeze(gap, axis)
 
 
-def naive_logsumexp(x: Any, tau: float = 1.0) -> float:
+def naive_logsumexp(x: ArrayLike, tau: float = 1.0) -> float:
     """The textbook tau * log(sum(exp(x / tau))) in the input's float precision: overflows to inf for large x."""
-    arr = np.asarray(x)
-    if isinstance(x, (str, bytes)) or arr.dtype.kind not in "iuf":
-        raise TypeError(f"x must be an array of real numbers, got {type(x).__name__}")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
-    tau = _positive(tau, "tau")
-    with np.errstate(over="ignore", divide="ignore"):
-        return arr.dtype.type(tau) * np.log(np.sum(np.exp(arr / arr.dtype.type(tau))))
+    arr = validate.vector(x, "x", keep_float=True)
+    tau = validate.real(tau, "tau", positive=True)
+    # NumPy's "overflow encountered in exp" warning is the point of this function: it is not silenced.
+    return arr.dtype.type(tau) * np.log(np.sum(np.exp(arr / arr.dtype.type(tau))))
 
 
-def softmax(x: Any, tau: float = 1.0, axis: int = -1) -> np.ndarray:
+def softmax(x: ArrayLike, tau: float = 1.0, axis: int = -1) -> np.ndarray:
     """Stable softmax(x / tau) along ``axis``: the gradient of tau * lse(x / tau)."""
     arr, tau, axis = _prepare(x, tau, axis)
     m = np.max(arr, axis=axis, keepdims=True)
@@ -196,17 +130,17 @@ def softmax(x: Any, tau: float = 1.0, axis: int = -1) -> np.ndarray:
 
 
 # --- The bounds --------------------------------------------------------------------------------------------------
-def max_bounds(x: Any, tau: float = 1.0) -> tuple[float, float]:
+def max_bounds(x: ArrayLike, tau: float = 1.0) -> tuple[float, float]:
     """The sandwich (x_max, x_max + tau * log n) around tau * lse(x / tau), for a 1-D x."""
-    arr = _as_vector(x, "x")
-    tau = _positive(tau, "tau")
+    arr = validate.vector(x, "x")
+    tau = validate.real(tau, "tau", positive=True)
     top = float(arr.max())
     return top, top + tau * math.log(arr.size)
 
 
-def mean_bound(x: Any) -> float:
+def mean_bound(x: ArrayLike) -> float:
     """Jensen's lower bound mean(x) + log n on lse(x), for a 1-D x."""
-    arr = _as_vector(x, "x")
+    arr = validate.vector(x, "x")
     return float(arr.mean()) + math.log(arr.size)
 
 
@@ -231,35 +165,33 @@ def _renyi_rows(p: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.select([t == 1.0, t == 0.0, np.isinf(t)], [shannon, hartley, min_entropy], general)
 
 
-def renyi_entropy(p: Any, t: float) -> float:
+def renyi_entropy(p: ArrayLike, t: float) -> float:
     """Renyi entropy log(sum p^t) / (1 - t) of a probability vector; t = 1 is Shannon's (0 log 0 = 0)."""
-    p = _as_probability(p, "p")
+    p = validate.probability(p, "p")
     t = _check_order(t, "t")
     return float(_renyi_rows(p, np.float64(t)))
 
 
-def weighted_bound(x: Any, p: Any, t: float = 2.0) -> float:
+def weighted_bound(x: ArrayLike, p: ArrayLike, t: float = 2.0) -> float:
     """p . x + H_t(p): a lower bound on lse(x) for every t >= 1 (t = 2 Cauchy, t = 1 exact at p = softmax(x))."""
-    arr = _as_vector(x, "x")
-    p = _as_probability(p, "p", n=arr.size)
+    arr = validate.vector(x, "x")
+    p = validate.probability(p, "p", size=arr.size)
     t = _check_order(t, "t")
     return float(p @ arr) + float(_renyi_rows(p, np.float64(t)))
 
 
-def lipschitz_slack(x: Any, y: Any) -> float:
+def lipschitz_slack(x: ArrayLike, y: ArrayLike) -> float:
     """max_i |x_i - y_i| - |lse(x) - lse(y)|: non-negative by the Lipschitz bound, 0 iff x - y is constant."""
-    x = _as_vector(x, "x")
-    y = _as_vector(y, "y", n=x.size)
+    x = validate.vector(x, "x")
+    y = validate.vector(y, "y", size=x.size)
     return float(np.max(np.abs(x - y))) - abs(float(logsumexp(x)) - float(logsumexp(y)))
 
 
-def convexity_slack(x: Any, y: Any, s: float) -> float:
+def convexity_slack(x: ArrayLike, y: ArrayLike, s: float) -> float:
     """s lse(x) + (1 - s) lse(y) - lse(s x + (1 - s) y): non-negative for s in [0, 1] since lse is convex."""
-    x = _as_vector(x, "x")
-    y = _as_vector(y, "y", n=x.size)
-    s = _as_real(s, "s")
-    if not 0 <= s <= 1:
-        raise ValueError(f"s must lie in [0, 1], got {s}")
+    x = validate.vector(x, "x")
+    y = validate.vector(y, "y", size=x.size)
+    s = validate.real(s, "s", minimum=0, maximum=1)
     return s * float(logsumexp(x)) + (1 - s) * float(logsumexp(y)) - float(logsumexp(s * x + (1 - s) * y))
 
 
@@ -314,13 +246,9 @@ def _batch_slacks(x: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray, ta
 def stress_test(n_trials: int = 20_000, seed: int = 0, bounds: Iterable[str] | None = None,
                 rtol: float = 1e-9) -> dict[str, tuple[float, int]]:
     """Try to break each bound on random inputs: {bound: (most negative slack, violations beyond rtol*scale)}."""
-    if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    rtol = _as_real(rtol, "rtol")
-    if rtol < 0:
-        raise ValueError(f"rtol must be >= 0, got {rtol}")
+    n_trials = validate.integer(n_trials, "n_trials", 1, 200_000)  # batches of 200k trials take ~1 GB
+    seed = validate.integer(seed, "seed", 0)
+    rtol = validate.real(rtol, "rtol", minimum=0)
     chosen = _check_bounds(bounds)
     rng = np.random.default_rng(int(seed))
     # One draw of every knob per trial; the trials are then grouped by dimension so that each group is one batch.
@@ -529,7 +457,7 @@ def symbolic_temperature_limit(x: Sequence[Any] = (1, 2, 3)) -> Any:
 # --- Figures -----------------------------------------------------------------------------------------------------
 def draw_explorer(tau: float = 0.5, n: int = 10, seed: int = 0, n_samples: int = 2000) -> Figure:
     """Two panels: the sandwich of tau*lse(x/tau) for one random x in R^n, and where random vectors' gaps fall."""
-    tau = _positive(tau, "tau")
+    tau = validate.real(tau, "tau", positive=True)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 2 <= n <= 10_000:
         raise ValueError(f"n must be an integer between 2 and 10000, got {n!r}")
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or not 10 <= n_samples <= 10**5:
@@ -672,7 +600,7 @@ def _check_holder_bound(answer: Any) -> tuple[bool, str]:
                          "t = 1, so differentiate both with respect to t.")
 def _check_entropy_limit(answer: Any) -> tuple[bool, str]:
     """The limit t -> 1 of the Hölder bound for x = EX_LIMIT_X, p = EX_LIMIT_P (relative tolerance 1e-10)."""
-    value = _as_real(answer, "answer")
+    value = validate.real(answer, "answer")
     x, p = np.array(EX_LIMIT_X), np.array(EX_LIMIT_P)
     expected = weighted_bound(x, p, 1.0)
     lse_x = float(logsumexp(x))
@@ -698,8 +626,8 @@ def _check_lipschitz_ratio(answer: Any) -> tuple[bool, str]:
     """A pair (x, y) with x - y far from constant whose ratio |lse(x) - lse(y)| / max|x_i - y_i| exceeds 0.99."""
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2:
         return False, "pass a pair (x, y) of vectors of the same length."
-    x = _as_vector(answer[0], "x", min_size=2)
-    y = _as_vector(answer[1], "y", n=x.size)
+    x = validate.vector(answer[0], "x", min_size=2)
+    y = validate.vector(answer[1], "y", size=x.size)
     d = x - y
     size = float(np.max(np.abs(d)))
     if size == 0:
@@ -720,8 +648,8 @@ def _check_holder_fails(answer: Any) -> tuple[bool, str]:
     """A triple (x, p, t) with 0 <= t < 1 for which p . x + H_t(p) exceeds lse(x)."""
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 3:
         return False, "pass a triple (x, p, t)."
-    x = _as_vector(answer[0], "x", min_size=2)
-    p = _as_probability(answer[1], "p", n=x.size)
+    x = validate.vector(answer[0], "x", min_size=2)
+    p = validate.probability(answer[1], "p", size=x.size)
     t = _check_order(answer[2], "t")
     if t >= 1:
         return False, "for t >= 1 the bound is a theorem and cannot fail; choose an order t below 1."

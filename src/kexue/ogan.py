@@ -20,7 +20,6 @@ torch is imported at the top: this module is about training networks. ``import k
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,18 +27,23 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
-from kexue import exercises
-from kexue.validate import choice as _check_choice, integer as _check_int, real as _check_real
+from kexue import exercises, runtime, validate
+from kexue.validate import choice as _check_choice
+from kexue.validate import integer as _check_int
+from kexue.validate import real as _check_real
 
 __all__ = [
     "INVARIANCE_CASES", "OFFICIAL_PARAMS", "ROUTING_KEYS", "TrainLog", "class_entropy", "code_correlation",
-    "count_parameters", "decode", "decompose", "digit_classifier", "encode", "free_cores", "image_rows",
+    "count_parameters", "decode", "decompose", "digit_classifier", "encode", "image_rows",
     "interpolate", "linear_probe", "make_conv_ogan", "make_mlp_ogan", "nearest_mse", "official_architecture",
     "ogan_loss", "ogan_terms", "pearson", "plot_decomposition", "reconstruct", "sample", "standardize", "train_many",
-    "train_ogan", "usable_cores",
+    "train_ogan",
 ]
+
+TensorLike = ArrayLike | torch.Tensor  # images or codes: a tensor, or anything NumPy reads as an array of reals
 
 # Trainable parameters of the official 128-px CelebA model (o_gan_celeba.py), encoder and generator.
 OFFICIAL_PARAMS: dict[str, int] = {"E": 19_515_904, "G": 19_531_267}
@@ -56,18 +60,8 @@ def _check_module(value: Any, name: str) -> nn.Module:
 
 
 def _as_float_tensor(value: Any, name: str, min_dim: int = 1) -> torch.Tensor:
-    """A float32 tensor from a tensor or array-like of reals, with at least ``min_dim`` dimensions."""
-    if isinstance(value, torch.Tensor):
-        tensor = value if value.is_floating_point() else value.float()
-    else:
-        try:
-            array = np.asarray(value, dtype=np.float32)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be an array of real numbers: {err}") from None
-        tensor = torch.from_numpy(array)
-    if tensor.dim() < min_dim:
-        raise ValueError(f"{name} must have at least {min_dim} dimension(s), got shape {tuple(tensor.shape)}")
-    return tensor
+    """A finite float32 tensor from a tensor or array-like of reals, with at least ``min_dim`` dimensions."""
+    return validate.tensor(value, name, min_ndim=min_dim)
 
 
 def _check_dim(x: Any, dim: Any, name: str) -> int:
@@ -82,26 +76,14 @@ def _check_dim(x: Any, dim: Any, name: str) -> int:
 
 
 def _as_vectors(value: Any, name: str) -> np.ndarray | torch.Tensor:
-    """A tensor unchanged, or an array-like as a float64 NumPy array with at least one dimension."""
+    """A floating tensor unchanged (float64 if it held integers), or an array-like as a finite float64 array."""
     if isinstance(value, torch.Tensor):
-        if value.dim() < 1:
-            raise ValueError(f"{name} must have at least one dimension, got a scalar")
-        return value if value.is_floating_point() else value.double()
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
-    if array.ndim < 1:
-        raise ValueError(f"{name} must have at least one dimension, got a scalar")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must contain only finite numbers")
-    return array
+        return validate.tensor(value, name, min_ndim=1, dtype=None if value.is_floating_point() else torch.float64)
+    return validate.array(value, name, min_ndim=1, dtype=np.float64)
 
 
 # --- The decomposition and the correlation -----------------------------------------------------------------------
-def decompose(z: Any, dim: int = -1) -> tuple[Any, Any, Any]:
+def decompose(z: TensorLike, dim: int = -1) -> tuple[Any, Any, Any]:
     """(avg, std, N) of z along ``dim`` (population std), so that z = avg + std * N; tensors stay tensors."""
     z = _as_vectors(z, "z")
     dim = _check_dim(z, dim, "z")
@@ -114,12 +96,12 @@ def decompose(z: Any, dim: int = -1) -> tuple[Any, Any, Any]:
     return avg, std, centred / std
 
 
-def standardize(z: Any, dim: int = -1) -> Any:
+def standardize(z: TensorLike, dim: int = -1) -> Any:
     """N(z) = (z - avg z) / std z along ``dim``, with the population std (divide by n, not n - 1)."""
     return decompose(z, dim)[2]
 
 
-def pearson(z: Any, zh: Any, dim: int = -1) -> Any:
+def pearson(z: TensorLike, zh: TensorLike, dim: int = -1) -> Any:
     """Pearson correlation of z and zh along ``dim`` (batched); equals cos(N(z), N(zh)). Tensors stay tensors."""
     z, zh = _as_vectors(z, "z"), _as_vectors(zh, "zh")
     if isinstance(z, torch.Tensor) != isinstance(zh, torch.Tensor):
@@ -159,7 +141,7 @@ def _check_batch(E: Any, G: Any, x: Any, z: Any) -> tuple[nn.Module, nn.Module, 
     return E, G, x, z
 
 
-def ogan_terms(E: nn.Module, G: nn.Module, x: Any, z: Any) -> dict[str, torch.Tensor]:
+def ogan_terms(E: nn.Module, G: nn.Module, x: TensorLike, z: TensorLike) -> dict[str, torch.Tensor]:
     """The per-sample terms of the official loss: t1, t2, qp, corr (and mse, for the ablation), as tensors."""
     E, G, x, z = _check_batch(E, G, x, z)
     x_fake = G(z)
@@ -181,7 +163,8 @@ def _combine(terms: dict[str, torch.Tensor], lam1: float, lam2: float, recon: st
     return (terms["t1"] + terms["t2"] + recon_term).mean() + lam1 * terms["qp"].mean()
 
 
-def ogan_loss(E: nn.Module, G: nn.Module, x: Any, z: Any, lam1: float = 0.25, lam2: float = 0.5,
+def ogan_loss(E: nn.Module, G: nn.Module, x: TensorLike, z: TensorLike, lam1: float = 0.25,
+              lam2: float = 0.5,
               recon: str = "corr") -> tuple[torch.Tensor, dict[str, float]]:
     """The official single O-GAN loss and its batch means; recon="mse" swaps -lam2*corr for lam2*mean((z-E(G(z)))^2)."""
     lam1, lam2 = _check_real(lam1, "lam1", 0.0), _check_real(lam2, "lam2", 0.0)
@@ -300,7 +283,7 @@ class TrainLog:
                             index=pd.Index(self.steps, name="step"))
 
 
-def train_ogan(X: Any, steps: int = 2000, batch: int = 64, lr: float = 1e-4, optimizer: str = "rmsprop",
+def train_ogan(X: TensorLike, steps: int = 2000, batch: int = 64, lr: float = 1e-4, optimizer: str = "rmsprop",
                seed: int = 0, lam1: float = 0.25, lam2: float = 0.5, recon: str = "corr", n_z: int = 16,
                hidden: int = 256, models: tuple[nn.Module, nn.Module] | None = None, log_every: int = 100,
                sample_at: Sequence[int] = (), n_samples: int = 10, threads: int | None = 1,
@@ -308,9 +291,7 @@ def train_ogan(X: Any, steps: int = 2000, batch: int = 64, lr: float = 1e-4, opt
     """Train (E, G) with the official loss on images X (n, ...) in [-1, 1]; returns (E, G, log)."""
     from tqdm.auto import tqdm
 
-    from kexue.runtime import set_threads
-
-    X = _as_float_tensor(X, "X", 2)
+    X = _as_float_tensor(X, "X", 2)  # finite: one NaN pixel would silently turn every weight into NaN
     steps, batch = _check_int(steps, "steps", 1), _check_int(batch, "batch", 2)
     if batch > X.shape[0]:
         raise ValueError(f"batch must not exceed the number of images ({X.shape[0]}), got {batch}")
@@ -324,7 +305,7 @@ def train_ogan(X: Any, steps: int = 2000, batch: int = 64, lr: float = 1e-4, opt
         raise TypeError(f"sample_at must be a sequence of step numbers, got {type(sample_at).__name__}")
     sample_at = sorted({_check_int(s, "sample_at", 0) for s in sample_at})
     if threads is not None:
-        set_threads(_check_int(threads, "threads", 1))
+        runtime.set_threads(_check_int(threads, "threads", 1, runtime.usable_cores()))
 
     torch.manual_seed(seed)
     if models is None:
@@ -354,7 +335,7 @@ def train_ogan(X: Any, steps: int = 2000, batch: int = 64, lr: float = 1e-4, opt
 
     window = {k: 0.0 for k in ("t1", "corr", "qp", "mse", "loss")}
     count, order, cursor = 0, torch.randperm(X.shape[0], generator=gen), 0
-    start = time.perf_counter()
+    clock = runtime.Stopwatch()
     snapshot(0)
     E.train()
     G.train()
@@ -367,6 +348,9 @@ def train_ogan(X: Any, steps: int = 2000, batch: int = 64, lr: float = 1e-4, opt
         z = torch.randn(batch, n_z_model, generator=gen)
         terms = ogan_terms(E, G, x, z)
         loss = _combine(terms, lam1, lam2, recon)
+        if not torch.isfinite(loss):
+            raise ValueError(f"training diverged at step {step} (loss = {float(loss)}): lower lr (got {lr}) or "
+                             "check that X holds images scaled to [-1, 1]")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -386,7 +370,7 @@ def train_ogan(X: Any, steps: int = 2000, batch: int = 64, lr: float = 1e-4, opt
             E.train()
             G.train()
     bar.close()
-    log.seconds = time.perf_counter() - start
+    log.seconds = clock.elapsed()
     E.eval()
     G.eval()
     return E, G, log
@@ -414,98 +398,25 @@ def _rebuild(job: dict[str, Any], states: tuple[dict[str, Any], dict[str, Any]])
     return E, G
 
 
-def _cpu_times() -> tuple[float, float] | None:
-    """(idle, total) jiffies of all CPUs from /proc/stat, or None where that file does not exist."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [float(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user .. steal
-
-
-def usable_cores() -> int:
-    """Cores this process may use: its CPU affinity, capped by a container's CPU quota (cgroup v2 or v1)."""
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    quota = None
-    try:  # cgroup v2: "max 100000" or "<quota> <period>"
-        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as f:
-            q, period = f.read().split()[:2]
-        quota = None if q == "max" else float(q) / float(period)
-    except (OSError, ValueError):
-        try:  # cgroup v1
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", encoding="ascii") as f:
-                q = float(f.read())
-            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii") as f:
-                quota = q / float(f.read()) if q > 0 else None
-        except (OSError, ValueError):
-            quota = None
-    if quota is not None:
-        cores = min(cores, max(1, math.ceil(quota)))
-    return max(1, cores)
-
-
-def free_cores(interval: float = 0.3) -> int:
-    """How many usable cores are idle right now (CPU idle time over ``interval`` seconds), at least 1."""
-    import os
-
-    interval = _check_real(interval, "interval", positive=True)
-    cores = usable_cores()
-    before = _cpu_times()
-    if before is None:  # not Linux: fall back on the 1-minute load average
-        try:
-            busy = os.getloadavg()[0]
-        except OSError:
-            busy = 0.0
-        return max(1, min(cores, int(cores - busy + 0.5)))
-    time.sleep(interval)
-    after = _cpu_times()
-    idle, total = after[0] - before[0], after[1] - before[1]
-    idle_cores = (os.cpu_count() or cores) * idle / total if total > 0 else cores
-    return max(1, min(cores, int(idle_cores + 0.5)))
-
-
 def train_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, progress: bool = True,
                desc: str = "runs") -> list[tuple[nn.Module, nn.Module, TrainLog]]:
     """Run several train_ogan jobs (dicts of its keyword arguments, X included), on up to ``workers`` processes.
 
-    By default ``workers`` is the number of idle cores (see free_cores): on a busy machine extra processes only
-    compete for the same cores. Results do not depend on ``workers``. Worker processes are started with 'spawn', so a
-    script that calls this must guard its entry point with ``if __name__ == "__main__":``.
+    By default ``workers`` is the number of idle cores (``runtime.free_cores``): on a busy machine extra processes
+    only compete for the same cores. Results do not depend on ``workers`` (``runtime.run_parallel`` runs them).
     """
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
-    from tqdm.auto import tqdm
-
     if isinstance(jobs, dict) or not isinstance(jobs, Sequence) or not all(isinstance(j, dict) for j in jobs):
         raise TypeError("jobs must be a list of dicts of train_ogan keyword arguments")
+    if not jobs:
+        raise ValueError("jobs must not be empty")
     for i, job in enumerate(jobs):
         if "X" not in job:
             raise ValueError(f"jobs[{i}] has no 'X' (the training images)")
         unknown = set(job) & {"progress", "threads"}
         if unknown:
             raise ValueError(f"jobs[{i}] must not set {sorted(unknown)}: train_many sets them")
-    if workers is None:
-        workers = free_cores()
-    workers = min(_check_int(workers, "workers", 1), max(len(jobs), 1))
-    results: list[Any] = [None] * len(jobs)
-    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
-    if workers == 1:
-        for i, job in enumerate(jobs):
-            results[i] = _train_job(job)
-            bar.update()
-    else:
-        # 'spawn' starts clean interpreters: safe with torch's thread pools, and works inside a Jupyter kernel.
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_train_job, job): i for i, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update()
-    bar.close()
+        _as_float_tensor(job["X"], f"jobs[{i}]['X']", 2)  # refuse bad images here, not in a worker
+    results = runtime.run_parallel(_train_job, jobs, workers, progress=progress, desc=desc)
     return [(*_rebuild(job, (e, g)), log) for job, (e, g, log) in zip(jobs, results)]
 
 
@@ -530,13 +441,13 @@ def _like_input(result: np.ndarray, reference: Any) -> Any:
     return torch.from_numpy(result) if isinstance(reference, torch.Tensor) else result
 
 
-def encode(E: nn.Module, x: Any) -> Any:
+def encode(E: nn.Module, x: TensorLike) -> Any:
     """The raw codes E(x) (eval mode, no gradients)."""
     E = _check_module(E, "E")
     return _like_input(_eval(E, _as_float_tensor(x, "x", 2)), x)
 
 
-def decode(G: nn.Module, z: Any) -> Any:
+def decode(G: nn.Module, z: TensorLike) -> Any:
     """G(z) for given codes z (eval mode, no gradients)."""
     G = _check_module(G, "G")
     return _like_input(_eval(G, _as_float_tensor(z, "z", 2)), z)
@@ -551,7 +462,7 @@ def sample(G: nn.Module, n: int = 64, seed: int = 0, scale: float = 1.0) -> np.n
     return _eval(G, scale * z)
 
 
-def reconstruct(E: nn.Module, G: nn.Module, x: Any, scale: float = 1.0) -> Any:
+def reconstruct(E: nn.Module, G: nn.Module, x: TensorLike, scale: float = 1.0) -> Any:
     """Reconstructions G(scale * N(E(x))): the code is standardised first (its mean is the discriminator score)."""
     E, G = _check_module(E, "E"), _check_module(G, "G")
     scale = _check_real(scale, "scale")
@@ -559,7 +470,8 @@ def reconstruct(E: nn.Module, G: nn.Module, x: Any, scale: float = 1.0) -> Any:
     return _like_input(_eval(G, scale * standardize(codes)), x)
 
 
-def interpolate(E: nn.Module, G: nn.Module, x_a: Any, x_b: Any, steps: int = 12, scale: float = 1.0) -> Any:
+def interpolate(E: nn.Module, G: nn.Module, x_a: TensorLike, x_b: TensorLike, steps: int = 12,
+                scale: float = 1.0) -> TensorLike:
     """Decode N((1 - t) N(E(x_a)) + t N(E(x_b))) for ``steps`` values of t from 0 to 1; shape (steps, *image)."""
     E, G = _check_module(E, "E"), _check_module(G, "G")
     steps, scale = _check_int(steps, "steps", 2), _check_real(scale, "scale")
@@ -583,33 +495,32 @@ def code_correlation(E: nn.Module, G: nn.Module, n: int = 2000, seed: int = 1) -
         return float(pearson(z, E(G(z))).mean())
 
 
-def digit_classifier(X: Any, y: Any) -> Any:
+def digit_classifier(X: TensorLike, y: TensorLike) -> Any:
     """A multinomial logistic-regression classifier (scikit-learn) fitted on flattened images X and labels y."""
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     y = np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-    with threadpool_limits(1):  # small problems: one BLAS thread is fastest, and steady on a shared machine
+    with runtime.blas_threads(1):  # small problems: one BLAS thread is fastest, and steady on a shared machine
         return LogisticRegression(max_iter=5000).fit(X, y)
 
 
-def linear_probe(E: nn.Module, X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> float:
+def linear_probe(E: nn.Module, X_train: TensorLike, y_train: ArrayLike, X_test: TensorLike,
+                 y_test: ArrayLike) -> float:
     """Test accuracy of a logistic regression on standardised raw codes E(x): how linearly readable the labels are."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
 
     f_train, f_test = encode(E, X_train), encode(E, X_test)
-    with threadpool_limits(1):
+    with runtime.blas_threads(1):
         probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(f_train, np.asarray(y_train))
         return float(probe.score(f_test, np.asarray(y_test)))
 
 
-def nearest_mse(X_query: Any, X_ref: Any) -> np.ndarray:
+def nearest_mse(X_query: TensorLike, X_ref: TensorLike) -> np.ndarray:
     """For each query image, the per-pixel MSE to its nearest reference image (a memorising baseline)."""
     q = np.asarray(X_query, dtype=np.float64).reshape(len(X_query), -1)
     r = np.asarray(X_ref, dtype=np.float64).reshape(len(X_ref), -1)
@@ -619,7 +530,7 @@ def nearest_mse(X_query: Any, X_ref: Any) -> np.ndarray:
     return np.maximum(sq.min(1), 0) / q.shape[1]
 
 
-def class_entropy(classifier: Any, images: Any, n_classes: int = 10) -> float:
+def class_entropy(classifier: Any, images: TensorLike, n_classes: int = 10) -> float:
     """Entropy (nats) of the histogram of a classifier's predicted classes over images; log(10) = 2.303 is uniform."""
     n_classes = _check_int(n_classes, "n_classes", 2)
     if not hasattr(classifier, "predict"):
@@ -643,7 +554,7 @@ def image_rows(rows: Sequence[Any], labels: Sequence[str], shape: tuple[int, int
         raise TypeError(f"shape must be a pair (height, width), got {shape!r}")
     h, w = (_check_int(v, "shape", 1) for v in shape)
     strips = []
-    for i, row in enumerate(rows):
+    for row in rows:
         images = np.asarray(row, dtype=np.float64).reshape(-1, h, w)
         gap = np.full((h, 1), np.nan)
         strips.append(np.hstack([np.hstack([im, gap]) for im in images])[:, :-1])
@@ -671,7 +582,7 @@ def image_rows(rows: Sequence[Any], labels: Sequence[str], shape: tuple[int, int
     return fig
 
 
-def plot_decomposition(z: Any = (2.0, -0.5, 0.4), ax: Any = None) -> Any:
+def plot_decomposition(z: TensorLike = (2.0, -0.5, 0.4), ax: Any = None) -> Any:
     """A 3-D picture of z = avg(z) 1 + std(z) N(z) for n_z = 3: the line along 1, the plane and the circle of N."""
     import matplotlib.pyplot as plt
 

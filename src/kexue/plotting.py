@@ -1,12 +1,13 @@
 """One visual style for every chapter: a colour-blind-safe palette, a CJK-capable font, figures that read well
-on the site's light and dark themes."""
+on the site's light and dark themes.
+
+matplotlib is imported only when a function here is called: the palette is plain data, so a module that only needs
+colours (or a chapter that draws nothing) does not pay for matplotlib.
+"""
 from __future__ import annotations
 
 import warnings
 from functools import lru_cache
-
-import matplotlib as mpl
-from matplotlib import font_manager
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 PALETTE: dict[str, str] = {
@@ -25,6 +26,8 @@ CYCLE: list[str] = [PALETTE[name] for name in ("blue", "orange", "green", "vermi
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """The family name of an installed font with Chinese glyphs (Noto Sans CJK preferred), or None."""
+    from matplotlib import font_manager
+
     names = sorted({f.name for f in font_manager.fontManager.ttflist})
     for preferred in ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR"):
         if preferred in names:
@@ -34,6 +37,8 @@ def cjk_font() -> str | None:
 
 def use_style() -> None:
     """Apply the course's matplotlib style (call once at the top of a chapter)."""
+    import matplotlib as mpl
+
     cjk = cjk_font()
     if cjk is None:
         warnings.warn(

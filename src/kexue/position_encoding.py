@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from kexue import exercises
-from kexue.validate import integer as _check_int, real as _check_real
+from kexue import exercises, runtime, validate
+from kexue.validate import integer as _check_int
+from kexue.validate import real as _check_real
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -60,8 +62,8 @@ SCHEMES: dict[str, str] = {
 
 # --- Input checks ----------------------------------------------------------------------------------------------
 def _check_dim(d: Any, name: str = "d") -> int:
-    """An even, positive encoding dimension."""
-    d = _check_int(d, name, 2)
+    """An even, positive encoding dimension (at most 2^16: a model dimension, not a memory test)."""
+    d = _check_int(d, name, 2, 2**16)
     if d % 2:
         raise ValueError(f"{name} must be even (coordinates come in pairs), got {d}")
     return d
@@ -69,48 +71,7 @@ def _check_dim(d: Any, name: str = "d") -> int:
 
 def _check_base(base: Any) -> float:
     """A positive, finite base for the frequencies."""
-    base = _check_real(base, "base")
-    if base <= 0:
-        raise ValueError(f"base must be positive, got {base}")
-    return base
-
-
-def _as_real_array(value: Any, name: str) -> np.ndarray:
-    """A finite float64 array (from a number or array-like), or a TypeError/ValueError naming ``name``."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {type(value).__name__}")
-    try:
-        array = np.asarray(value)
-    except Exception as err:  # ragged lists and the like
-        raise TypeError(f"{name} must be a number or an array of numbers: {err}") from None
-    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite")
-    return array
-
-
-def _as_int_array(value: Any, name: str) -> np.ndarray:
-    """An int64 array (from an integer or array-like of integers), or a TypeError naming ``name``."""
-    if isinstance(value, (str, bytes, bool)) or value is None:
-        raise TypeError(f"{name} must be an integer or an array of integers, got {type(value).__name__}")
-    array = np.asarray(value)
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{name} must hold integers, got dtype {array.dtype}")
-    return array.astype(np.int64)
-
-
-def _as_matrix(value: Any, name: str, shape: tuple[int | None, int | None] = (None, None)) -> np.ndarray:
-    """A 2-D float array, optionally of a given shape (None = any)."""
-    array = _as_real_array(value, name)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got shape {array.shape}")
-    for axis, want in enumerate(shape):
-        if want is not None and array.shape[axis] != want:
-            wanted = tuple("*" if s is None else s for s in shape)
-            raise ValueError(f"{name} must have shape {wanted}, got {array.shape}")
-    return array
+    return _check_real(base, "base", positive=True)
 
 
 # --- Sinusoids -------------------------------------------------------------------------------------------------
@@ -120,10 +81,10 @@ def frequencies(d: int, base: float = DEFAULT_BASE) -> np.ndarray:
     return base ** (-2.0 * np.arange(d // 2) / d)
 
 
-def sinusoidal_at(pos: Any, d: int, base: float = DEFAULT_BASE) -> np.ndarray:
+def sinusoidal_at(pos: ArrayLike, d: int, base: float = DEFAULT_BASE) -> np.ndarray:
     """Interleaved sinusoidal encodings of arbitrary (real) positions: shape pos.shape + (d,)."""
     theta = frequencies(d, base)
-    angles = _as_real_array(pos, "pos")[..., None] * theta
+    angles = validate.array(pos, "pos")[..., None] * theta
     out = np.empty(angles.shape[:-1] + (d,))
     out[..., 0::2] = np.sin(angles)
     out[..., 1::2] = np.cos(angles)
@@ -133,6 +94,7 @@ def sinusoidal_at(pos: Any, d: int, base: float = DEFAULT_BASE) -> np.ndarray:
 def sinusoidal(n_pos: int, d: int, base: float = DEFAULT_BASE) -> np.ndarray:
     """The (n_pos, d) table of Vaswani et al.: p[k, 2i] = sin(k theta_i), p[k, 2i+1] = cos(k theta_i)."""
     n_pos = _check_int(n_pos, "n_pos", 1)
+    validate.memory(2.0 * n_pos * _check_dim(d) * 8, "n_pos", "the table")
     return sinusoidal_at(np.arange(n_pos), d, base)
 
 
@@ -153,18 +115,18 @@ def rotation_blocks(m: float, d: int, base: float = DEFAULT_BASE) -> np.ndarray:
     return _blocks(m * frequencies(d, base))
 
 
-def sinusoidal_dot(m: Any, d: int = 128, base: float = DEFAULT_BASE) -> Any:
+def sinusoidal_dot(m: ArrayLike, d: int = 128, base: float = DEFAULT_BASE) -> Any:
     """p_k · p_{k+m} = sum_i cos(m theta_i), which does not depend on k (scalar or array, like m)."""
     theta = frequencies(d, base)
-    mm = _as_real_array(m, "m")
+    mm = validate.array(m, "m")
     out = np.cos(mm[..., None] * theta).sum(axis=-1)
     return float(out) if out.ndim == 0 else out
 
 
-def rope_decay_bound(m: Any, d: int = 128, base: float = DEFAULT_BASE) -> Any:
+def rope_decay_bound(m: ArrayLike, d: int = 128, base: float = DEFAULT_BASE) -> Any:
     """RoFormer's long-range bound (1/(d/2)) sum_{j=1}^{d/2} |S_j|, S_j = sum_{l<j} exp(i m theta_l)."""
     theta = frequencies(d, base)
-    mm = _as_real_array(m, "m")
+    mm = validate.array(m, "m")
     partial = np.cumsum(np.exp(1j * mm[..., None] * theta), axis=-1)
     out = np.abs(partial).mean(axis=-1)
     return float(out) if out.ndim == 0 else out
@@ -189,14 +151,15 @@ def sinusoidal_from_ode(k: float, d: int, base: float = DEFAULT_BASE) -> np.ndar
 
 
 # --- RoPE ------------------------------------------------------------------------------------------------------
-def rope(x: Any, pos: Any, base: float = DEFAULT_BASE) -> np.ndarray:
+def rope(x: ArrayLike, pos: ArrayLike, base: float = DEFAULT_BASE) -> np.ndarray:
     """Rotate each pair (x[2i], x[2i+1]) counter-clockwise by pos * theta_i; pos broadcasts over x's leading axes."""
-    x = _as_real_array(x, "x")
+    x = validate.array(x, "x")
     if x.ndim == 0 or x.shape[-1] % 2 or x.shape[-1] == 0:
         raise ValueError(f"x must have an even, non-zero last dimension, got shape {x.shape}")
-    pos = _as_real_array(pos, "pos")
+    pos = validate.array(pos, "pos")
+    theta = frequencies(x.shape[-1], base)  # outside the try: a bad base is the base's fault, not pos's
     try:
-        angles = pos[..., None] * frequencies(x.shape[-1], base)
+        angles = pos[..., None] * theta
         np.broadcast_shapes(angles.shape, x[..., 0::2].shape)
     except ValueError:
         raise ValueError(f"pos of shape {pos.shape} does not broadcast against x's leading axes "
@@ -209,20 +172,20 @@ def rope(x: Any, pos: Any, base: float = DEFAULT_BASE) -> np.ndarray:
     return out
 
 
-def complex_order(r: Any, omega: Any, theta: Any, k: Any) -> np.ndarray:
+def complex_order(r: ArrayLike, omega: ArrayLike, theta: ArrayLike, k: ArrayLike) -> np.ndarray:
     """Complex Order embedding r * exp(i (omega k + theta)) of a word at position(s) k: shape k.shape + r.shape."""
-    r, omega, theta = (_as_real_array(v, name) for v, name in ((r, "r"), (omega, "omega"), (theta, "theta")))
+    r, omega, theta = (validate.array(v, name) for v, name in ((r, "r"), (omega, "omega"), (theta, "theta")))
     if not (r.shape == omega.shape == theta.shape):
         raise ValueError(f"r, omega and theta must have one shape, got {r.shape}, {omega.shape}, {theta.shape}")
-    k = _as_real_array(k, "k")
+    k = validate.array(k, "k")
     k = k.reshape(k.shape + (1,) * r.ndim)
     return r * np.exp(1j * (omega * k + theta))
 
 
 # --- Trained absolute encodings: hierarchical decomposition ----------------------------------------------------
-def hierarchical_extend(P: Any, alpha: float = 0.4) -> np.ndarray:
+def hierarchical_extend(P: ArrayLike, alpha: float = 0.4) -> np.ndarray:
     """Extend an (n, d) table to (n*n, d) rows alpha u_i + (1 - alpha) u_j, u_i = (p_i - alpha p_0) / (1 - alpha)."""
-    P = _as_matrix(P, "P")
+    P = validate.matrix(P, "P")
     alpha = _check_real(alpha, "alpha")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
@@ -239,16 +202,17 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def attention(x: Any, Wq: Any, Wk: Any, Wv: Any, bias: Any = None, causal: bool = False) -> np.ndarray:
+def attention(x: ArrayLike, Wq: ArrayLike, Wk: ArrayLike, Wv: ArrayLike, bias: ArrayLike | None = None,
+              causal: bool = False) -> np.ndarray:
     """Single-head attention o_i = sum_j softmax_j(q_i k_j^T + bias_ij) v_j with q, k, v = x W (no scaling)."""
-    x = _as_matrix(x, "x")
+    x = validate.matrix(x, "x")
     d = x.shape[1]
-    Wq, Wk, Wv = (_as_matrix(W, name, (d, None)) for W, name in ((Wq, "Wq"), (Wk, "Wk"), (Wv, "Wv")))
+    Wq, Wk, Wv = (validate.matrix(W, name, (d, None)) for W, name in ((Wq, "Wq"), (Wk, "Wk"), (Wv, "Wv")))
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be a bool, got {type(causal).__name__}")
     logits = (x @ Wq) @ (x @ Wk).T
     if bias is not None:
-        logits = logits + _as_matrix(bias, "bias", (len(x), len(x)))
+        logits = logits + validate.matrix(bias, "bias", (len(x), len(x)))
     if causal:
         logits = np.where(np.tril(np.ones_like(logits, dtype=bool)), logits, -np.inf)
     return _softmax(logits) @ (x @ Wv)
@@ -263,30 +227,30 @@ class ScoreTerms(NamedTuple):
     position_position: np.ndarray
 
 
-def attention_terms(x: Any, p: Any, Wq: Any, Wk: Any) -> ScoreTerms:
+def attention_terms(x: ArrayLike, p: ArrayLike, Wq: ArrayLike, Wk: ArrayLike) -> ScoreTerms:
     """Split the absolute-encoding logits (x+p) Wq Wk^T (x+p)^T into content/position terms (eq. qk-exp)."""
-    x = _as_matrix(x, "x")
-    p = _as_matrix(p, "p", x.shape)
+    x = validate.matrix(x, "x")
+    p = validate.matrix(p, "p", x.shape)
     d = x.shape[1]
-    Wq = _as_matrix(Wq, "Wq", (d, None))
-    Wk = _as_matrix(Wk, "Wk", (d, Wq.shape[1]))
+    Wq = validate.matrix(Wq, "Wq", (d, None))
+    Wk = validate.matrix(Wk, "Wk", (d, Wq.shape[1]))
     W = Wq @ Wk.T
     return ScoreTerms(x @ W @ x.T, x @ W @ p.T, p @ W @ x.T, p @ W @ p.T)
 
 
-def shaw_index(i: Any, j: Any, p_min: int, p_max: int) -> Any:
+def shaw_index(i: ArrayLike, j: ArrayLike, p_min: int, p_max: int) -> Any:
     """Row of the relative table used for query i and key j: clip(i - j, p_min, p_max) - p_min."""
     p_min, p_max = _check_int(p_min, "p_min"), _check_int(p_max, "p_max")
     if p_min > p_max:
         raise ValueError(f"p_min must not exceed p_max, got p_min={p_min}, p_max={p_max}")
-    i, j = _as_int_array(i, "i"), _as_int_array(j, "j")
+    i, j = validate.integers(i, "i"), validate.integers(j, "j")
     out = np.clip(i - j, p_min, p_max) - p_min
     return int(out) if out.ndim == 0 else out
 
 
-def t5_bucket(rel: Any, bidirectional: bool = True, num_buckets: int = 32, max_distance: int = 128) -> Any:
+def t5_bucket(rel: ArrayLike, bidirectional: bool = True, num_buckets: int = 32, max_distance: int = 128) -> Any:
     """T5's bucket for rel = j - i (key minus query): exact for small |rel|, log-spaced up to max_distance, clipped."""
-    r = _as_int_array(rel, "rel")
+    r = validate.integers(rel, "rel")
     if not isinstance(bidirectional, bool):
         raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
     num_buckets = _check_int(num_buckets, "num_buckets", 4 if bidirectional else 2)
@@ -308,9 +272,9 @@ def t5_bucket(rel: Any, bidirectional: bool = True, num_buckets: int = 32, max_d
     return int(buckets) if buckets.ndim == 0 else buckets
 
 
-def toeplitz_spread(M: Any) -> float:
+def toeplitz_spread(M: ArrayLike) -> float:
     """Largest (max - min) along any diagonal of a square matrix: 0 exactly when M[i, j] depends on i - j only."""
-    M = _as_matrix(M, "M")
+    M = validate.matrix(M, "M")
     n = M.shape[0]
     if M.shape[1] != n:
         raise ValueError(f"M must be square, got shape {M.shape}")
@@ -357,7 +321,7 @@ def _positions(pos: Any, n: int) -> np.ndarray:
     """Integer positions of the n tokens (default 0 .. n-1)."""
     if pos is None:
         return np.arange(n)
-    pos = _as_int_array(pos, "pos")
+    pos = validate.integers(pos, "pos")
     if pos.shape != (n,):
         raise ValueError(f"pos must have shape ({n},), got {pos.shape}")
     return pos
@@ -366,13 +330,13 @@ def _positions(pos: Any, n: int) -> np.ndarray:
 ADDITIVE_SCHEMES = ("absolute", "shaw", "xl", "t5", "deberta")
 
 
-def score_terms(scheme: str, x: Any, params: SchemeParams, pos: Any = None) -> dict[str, np.ndarray | None]:
+def score_terms(scheme: str, x: ArrayLike, params: SchemeParams, pos: ArrayLike = None) -> dict[str, np.ndarray | None]:
     """The four logit terms a scheme keeps (None where it drops one), for tokens x at integer positions pos."""
     if scheme not in ADDITIVE_SCHEMES:
         raise ValueError(f"scheme must be one of {ADDITIVE_SCHEMES}, got {scheme!r}")
     if not isinstance(params, SchemeParams):
         raise TypeError(f"params must be a SchemeParams, got {type(params).__name__}")
-    x = _as_matrix(x, "x", (None, params.d))
+    x = validate.matrix(x, "x", (None, params.d))
     n = len(x)
     pos = _positions(pos, n)
     W = params.Wq @ params.Wk.T
@@ -402,15 +366,16 @@ def score_terms(scheme: str, x: Any, params: SchemeParams, pos: Any = None) -> d
     return terms
 
 
-def scores(scheme: str, x: Any, params: SchemeParams, pos: Any = None) -> np.ndarray:
+def scores(scheme: str, x: ArrayLike, params: SchemeParams, pos: ArrayLike = None) -> np.ndarray:
     """Full (n, n) attention logits of a scheme: 'none', 'rope', or one of the additive schemes."""
+    scheme = validate.choice(scheme, "scheme", ("none", "rope", *ADDITIVE_SCHEMES))
+    if not isinstance(params, SchemeParams):
+        raise TypeError(f"params must be a SchemeParams, got {type(params).__name__}")
     if scheme == "none":
-        x = _as_matrix(x, "x", (None, params.d))
+        x = validate.matrix(x, "x", (None, params.d))
         return x @ params.Wq @ params.Wk.T @ x.T
     if scheme == "rope":
-        if not isinstance(params, SchemeParams):
-            raise TypeError(f"params must be a SchemeParams, got {type(params).__name__}")
-        x = _as_matrix(x, "x", (None, params.d))
+        x = validate.matrix(x, "x", (None, params.d))
         pos = _positions(pos, len(x))
         q, k = rope(x @ params.Wq, pos, params.base), rope(x @ params.Wk, pos, params.base)
         return q @ k.T
@@ -425,6 +390,7 @@ def position_logits(scheme: str, n: int, d: int = 64, base: float = DEFAULT_BASE
         raise ValueError(f"scheme must be one of {tuple(SCHEMES)}, got {scheme!r}")
     n = _check_int(n, "n", 1)
     d, base = _check_dim(d), _check_base(base)
+    validate.memory(3.0 * n * n * d * 8, "n", "the (n, n, d) relative-position tensors")
     seed = _check_int(seed, "seed", 0)
     rng = np.random.default_rng(seed)
     params = random_scheme_params(d, rng, clip=clip, base=base)
@@ -486,12 +452,19 @@ class CNNResult:
     seconds: float
 
 
+MAX_STEPS = 100_000  # training steps: more is not a classroom computation
+
+
+def _check_loss(loss: Any, step: int, lr: float) -> None:
+    """Stop a training loop whose loss is no longer finite, with a message that says what to change."""
+    if not math.isfinite(float(loss)):
+        raise ValueError(f"training diverged at step {step} (loss = {float(loss)}): lower lr (got {lr})")
+
+
 def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: int = 32,
                            dilations: Sequence[int] = (1, 2, 4, 8, 16), steps: int = 300, batch: int = 16,
                            lr: float = 3e-3, seed: int = 0) -> CNNResult:
     """Train a dilated 1-D CNN to name each position of a constant input; only zero padding makes that possible."""
-    import time
-
     import torch
     import torch.nn.functional as F
 
@@ -499,9 +472,12 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
 
     if padding not in ("zeros", "circular"):
         raise ValueError(f"padding must be 'zeros' or 'circular', got {padding!r}")
-    length, channels = _check_int(length, "length", 2), _check_int(channels, "channels", 1)
-    steps, batch = _check_int(steps, "steps", 1), _check_int(batch, "batch", 1)
-    lr, seed = _check_real(lr, "lr"), _check_int(seed, "seed", 0)
+    length, channels = _check_int(length, "length", 2, 4096), _check_int(channels, "channels", 1, 4096)
+    steps, batch = _check_int(steps, "steps", 1, MAX_STEPS), _check_int(batch, "batch", 1, 4096)
+    lr, seed = _check_real(lr, "lr", positive=True, maximum=10), _check_int(seed, "seed", 0)
+    # activations of every layer, kept for the backward pass, and the (channels x length) head's logits
+    validate.memory(4.0 * (max(batch, 256) * channels * length * 2 * 6 + channels * length), "length",
+                    "the network's activations")
     if isinstance(dilations, (str, bytes)) or not hasattr(dilations, "__iter__"):
         raise TypeError(f"dilations must be a sequence of integers, got {type(dilations).__name__}")
     dilations = tuple(_check_int(v, "dilations", 1) for v in dilations)
@@ -510,7 +486,7 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
     set_threads(1)
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
-    start = time.perf_counter()
+    clock = runtime.Stopwatch()
     convs = torch.nn.ModuleList(
         torch.nn.Conv1d(1 if k == 0 else channels, channels, 3, dilation=dil) for k, dil in enumerate(dilations))
     head = torch.nn.Conv1d(channels, length, 1)  # one logit per candidate position
@@ -530,9 +506,10 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
         return level.expand(size, 1, length).contiguous()
 
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
         logits = forward(batch_of(batch))
         loss = F.cross_entropy(logits, target.expand(batch, length))
+        _check_loss(loss, step, lr)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -542,7 +519,7 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
         test_loss = float(F.cross_entropy(logits, target.expand(256, length)))
         accuracy = float((logits.argmax(dim=1) == target).float().mean())
         predicted = forward(torch.ones(1, 1, length)).argmax(dim=1)[0].numpy()
-    return CNNResult(padding, losses, test_loss, accuracy, predicted, time.perf_counter() - start)
+    return CNNResult(padding, losses, test_loss, accuracy, predicted, clock.elapsed())
 
 
 def _rope_torch(x: Any, theta: Any) -> Any:
@@ -579,8 +556,6 @@ class CopyModel:
 def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, vocab: int = 16,
                      steps: int = 300, batch: int = 32, lr: float = 1e-2, seed: int = 0) -> CopyModel:
     """Train one causal single-layer attention model to output the token lag steps back, at length n_train."""
-    import time
-
     import torch
     import torch.nn.functional as F
 
@@ -588,15 +563,19 @@ def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, 
 
     if scheme not in COPY_SCHEMES:
         raise ValueError(f"scheme must be one of {COPY_SCHEMES}, got {scheme!r}")
-    lag, n_train = _check_int(lag, "lag", 1), _check_int(n_train, "n_train", 2)
+    lag, n_train = _check_int(lag, "lag", 1), _check_int(n_train, "n_train", 2, 4096)
     if lag >= n_train:
         raise ValueError(f"lag must be below n_train = {n_train}, got {lag}")
-    d, vocab = _check_dim(d), _check_int(vocab, "vocab", 2)
-    steps, batch, seed = _check_int(steps, "steps", 1), _check_int(batch, "batch", 1), _check_int(seed, "seed", 0)
-    lr = _check_real(lr, "lr")
+    d, vocab = _check_dim(d), _check_int(vocab, "vocab", 2, 2**20)
+    steps, batch, seed = _check_int(steps, "steps", 1, MAX_STEPS), _check_int(batch, "batch", 1, 4096), \
+        _check_int(seed, "seed", 0)
+    lr = _check_real(lr, "lr", positive=True, maximum=10)
+    # q, k, v and the (n, n) scores of every sequence in a batch (and of the 256-sequence test batches)
+    validate.memory(4.0 * max(batch, 256) * (6 * n_train * d + 3 * n_train * n_train + n_train * vocab), "n_train",
+                    "one batch's activations")
     set_threads(1)
     seed_everything(seed)
-    start = time.perf_counter()
+    clock = runtime.Stopwatch()
     gen = torch.Generator().manual_seed(seed)
     emb = torch.nn.Embedding(vocab, d)
     proj = torch.nn.ModuleDict({k: torch.nn.Linear(d, d) for k in ("q", "k", "v")})
@@ -624,9 +603,10 @@ def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, 
 
     opt = torch.optim.Adam(params, lr=lr)
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
         tokens = torch.randint(vocab, (batch, n_train), generator=gen)
         loss = F.cross_entropy(logits_of(tokens)[:, lag:].reshape(-1, vocab), tokens[:, :-lag].reshape(-1))
+        _check_loss(loss, step, lr)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -642,7 +622,7 @@ def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, 
             return float((pred == tokens[:, :-lag]).float().mean())
 
     bias = None if t5 is None else t5.detach().numpy().copy()
-    return CopyModel(scheme, lag, n_train, losses, bias, time.perf_counter() - start, accuracy)
+    return CopyModel(scheme, lag, n_train, losses, bias, clock.elapsed(), accuracy)
 
 
 def copy_task_benchmark(schemes: Sequence[str] = COPY_SCHEMES, n_test: Sequence[int] = (32, 64),
