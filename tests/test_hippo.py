@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from kexue import exercises
 from kexue import hippo as h
 from kexue import hippo_symbolic as hs
+from kexue.exercises.hippo import random_stable_system
 
 SQ = np.sqrt
 
@@ -312,7 +313,7 @@ def test_discretize_scalar_values():
 
 def test_bilinear_is_forward_half_step_then_backward_half_step():
     rng = np.random.default_rng(2)
-    A, B = h._random_stable_system(rng, 6)
+    A, B = random_stable_system(rng, 6)
     Af, Bf = h.discretize(A, B, 0.05, "forward")
     Ab, Bb = h.discretize(A, B, 0.05, "backward")
     Abil, Bbil = h.discretize(A, B, 0.1, "bilinear")
