@@ -230,6 +230,44 @@ def judge(fn: Callable[..., Any], kwargs: dict[str, Any], param: str, wrong_type
     return OK, "", True, found
 
 
+# Answers a student might give by mistake; a string that would run code if it were evaluated is among them.
+BAD_ANSWERS: list[tuple[str, Any]] = [
+    ("None", None), ("object()", object()), ("nan", math.nan), ("inf", math.inf), ("-1", -1), ("0", 0),
+    ("1e308", 1e308), ("'abc'", "abc"), ("[]", []), ("[nan]", [math.nan]), ("identity", lambda *a: a[0] if a else 0),
+    ("code string", "__import__('os').getpid()"), ("dict", {"a": 1}),
+]
+
+
+def checker_ids() -> dict[Any, str]:
+    """Registered exercise checkers (function -> exercise id): their public contract is ``exercises.check``."""
+    exercises = sys.modules.get("kexue.exercises")
+    registry = getattr(exercises, "_REGISTRY", {}) if exercises else {}
+    return {exercise.checker: exercise_id for exercise_id, exercise in registry.items()}
+
+
+def judge_answer(exercise_id: str, answer: Any) -> tuple[str, str]:
+    """``check(exercise_id, answer)`` for a wrong answer must return feedback that does not pass, and never raise."""
+    from kexue.exercises import Feedback, check
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            feedback = check(exercise_id, answer)
+    except MemoryError as err:
+        return "memory-error", str(err)[:200]
+    except Exception as err:  # check() must turn every wrong answer into feedback
+        return "other-exception", f"check({exercise_id!r}) raised {type(err).__name__}: {str(err)[:200]}"
+    finally:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            plt.close("all")
+    if not isinstance(feedback, Feedback):
+        return "other-exception", f"check({exercise_id!r}) returned {type(feedback).__name__}"
+    if feedback.passed:
+        return "silent-acceptance", f"check({exercise_id!r}) passed a wrong answer"
+    return OK, ""
+
+
 def emit(**message: Any) -> None:
     print(json.dumps(message, default=str), flush=True)
 
@@ -250,7 +288,17 @@ def main() -> None:
     extra = int(os.environ.get("KEXUE_FUZZ_AS_EXTRA", 2 << 30))
     resource.setrlimit(resource.RLIMIT_AS, (used + extra, used + extra))
     index = 0
+    checkers = checker_ids()
     for name, fn in public_callables(module):
+        if fn in checkers:  # an exercise checker: reached through exercises.check, like a student reaches it
+            for label, answer in BAD_ANSWERS:
+                if index >= first:
+                    call = f"check({checkers[fn]!r}, {label})"
+                    emit(event="start", index=index, module=module_name, call=call)
+                    outcome, detail = judge_answer(checkers[fn], answer)
+                    emit(event="end", index=index, module=module_name, call=call, outcome=outcome, detail=detail)
+                index += 1
+            continue
         record = is_record(fn)
         all_params = [p.name for p in parameters(fn)]
         base_ok, base_nonfinite = True, None

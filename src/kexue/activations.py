@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from kexue import runtime, validate
@@ -36,7 +36,16 @@ from kexue.validate import integer as _check_int
 from kexue.validate import real as _check_real
 
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import TypeAlias
+
+    import pandas as pd
+    import sympy
+    import torch
     from matplotlib.figure import Figure
+
+    # An elementwise result: an array like the input (a NumPy scalar for a scalar input), or a tensor for a tensor.
+    Values: TypeAlias = NDArray[np.floating] | np.floating | torch.Tensor
 
 __all__ = [
     "ACTIVATIONS", "DEFAULT_B", "RATIO_ROW", "algebraic_gelu", "algebraic_gelu_fit", "approximation_error",
@@ -85,14 +94,14 @@ def _check_b(b: Any, allow_zero: bool = True) -> float:
 
 
 # --- The functions ---------------------------------------------------------------------------------------------
-def relu(x: ArrayLike) -> Any:
+def relu(x: ArrayLike) -> Values:
     """ReLU, max(x, 0), for NumPy input or a torch tensor."""
     if _is_tensor(x):
         return sys.modules["torch"].relu(x)
     return _scalar(np.maximum(_as_array(x), 0.0))
 
 
-def squareplus(x: ArrayLike, b: float = DEFAULT_B) -> Any:
+def squareplus(x: ArrayLike, b: float = DEFAULT_B) -> Values:
     """SquarePlus (x + sqrt(x² + b)) / 2, evaluated without cancellation or overflow; b = 0 gives ReLU exactly."""
     b = _check_b(b)
     if b == 0:
@@ -111,7 +120,7 @@ def squareplus(x: ArrayLike, b: float = DEFAULT_B) -> Any:
     return _scalar(out.astype(x.dtype, copy=False))
 
 
-def squareplus_grad(x: ArrayLike, b: float = DEFAULT_B) -> Any:
+def squareplus_grad(x: ArrayLike, b: float = DEFAULT_B) -> Values:
     """Closed-form derivative (1 + x / sqrt(x² + b)) / 2, computed as squareplus(x, b) / sqrt(x² + b)."""
     b = _check_b(b, allow_zero=False)
     if _is_tensor(x):
@@ -123,7 +132,7 @@ def squareplus_grad(x: ArrayLike, b: float = DEFAULT_B) -> Any:
     return _with_limits(x, out, 0.0, 1.0)
 
 
-def squareplus_hess(x: ArrayLike, b: float = DEFAULT_B) -> Any:
+def squareplus_hess(x: ArrayLike, b: float = DEFAULT_B) -> Values:
     """Closed-form second derivative b / (2 (x² + b)^(3/2)), the density of sqrt(b/2)·T₂."""
     b = _check_b(b, allow_zero=False)
     if _is_tensor(x):
@@ -134,7 +143,7 @@ def squareplus_hess(x: ArrayLike, b: float = DEFAULT_B) -> Any:
         return _scalar(0.5 * b / np.hypot(x, math.sqrt(b)) ** 3)
 
 
-def softplus(x: ArrayLike, beta: float = 1.0) -> Any:
+def softplus(x: ArrayLike, beta: float = 1.0) -> Values:
     """Softplus log(1 + e^(βx)) / β without overflow (np.logaddexp; torch's F.softplus for tensors)."""
     beta = _check_real(beta, "beta")
     if beta <= 0:
@@ -148,21 +157,21 @@ def softplus(x: ArrayLike, beta: float = 1.0) -> Any:
     return _scalar(out.astype(x.dtype, copy=False))
 
 
-def softplus_grad(x: ArrayLike) -> Any:
+def softplus_grad(x: ArrayLike) -> Values:
     """Derivative of softplus: the logistic sigmoid 1 / (1 + e^(-x))."""
     if _is_tensor(x):
         return sys.modules["torch"].sigmoid(x)
     return _scalar(special.expit(_as_array(x)))
 
 
-def softplus_hess(x: ArrayLike) -> Any:
+def softplus_hess(x: ArrayLike) -> Values:
     """Second derivative of softplus: the logistic density σ(x)(1 − σ(x))."""
     if not _is_tensor(x):
         x = _as_array(x)
     return softplus_grad(x) * softplus_grad(-x)  # σ(x)·σ(−x), which avoids the cancellation in 1 − σ(x)
 
 
-def gelu(x: ArrayLike, approximate: str = "none") -> Any:
+def gelu(x: ArrayLike, approximate: str = "none") -> Values:
     """GELU x·Φ(x) (approximate="none") or its tanh approximation (approximate="tanh"), as in torch."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -177,7 +186,7 @@ def gelu(x: ArrayLike, approximate: str = "none") -> Any:
     return _with_limits(x, out, 0.0, np.inf)
 
 
-def silu(x: ArrayLike) -> Any:
+def silu(x: ArrayLike) -> Values:
     """SiLU (Swish with β = 1), x·σ(x)."""
     if _is_tensor(x):
         return sys.modules["torch"].nn.functional.silu(x)
@@ -186,7 +195,7 @@ def silu(x: ArrayLike) -> Any:
         return _with_limits(x, x * special.expit(x), 0.0, np.inf)
 
 
-def algebraic_gelu(x: ArrayLike, b: float = 1.0) -> Any:
+def algebraic_gelu(x: ArrayLike, b: float = 1.0) -> Values:
     """x·squareplus'(x): GELU's x·Φ(x) with Φ replaced by the CDF of sqrt(b/2)·T₂ (beyond the article)."""
     if _is_tensor(x):
         return x * squareplus_grad(x, b)
@@ -199,7 +208,7 @@ def algebraic_gelu(x: ArrayLike, b: float = 1.0) -> Any:
 _REFERENCES = ("softplus", "gelu", "relu")
 
 
-def approximation_error(x: ArrayLike, b: float = DEFAULT_B, ref: str = "softplus") -> Any:
+def approximation_error(x: ArrayLike, b: float = DEFAULT_B, ref: str = "softplus") -> Values:
     """The signed error squareplus_b(x) − ref(x) for ref in "softplus", "gelu", "relu" (NumPy input)."""
     b = _check_b(b)
     if ref not in _REFERENCES:
@@ -251,7 +260,7 @@ def max_abs_error(b: float, ref: str = "softplus", grid: ArrayLike = None, refin
     return best
 
 
-def upper_bound_rhs(x: ArrayLike) -> Any:
+def upper_bound_rhs(x: ArrayLike) -> Values:
     """4·log(1 + e^x)·log(1 + e^(−x)): squareplus_b ≥ softplus at x exactly when b is at least this."""
     x = _as_array(x)
     with np.errstate(invalid="ignore"):
@@ -409,7 +418,7 @@ def sym_identities() -> dict[str, Any]:
     }
 
 
-def sym_is_zero(expr: Any) -> bool:
+def sym_is_zero(expr: sympy.Expr) -> bool:
     """Whether SymPy simplifies ``expr`` to exactly 0 (rewriting Max/Abs for real x first)."""
     import sympy as sp
 
@@ -686,7 +695,7 @@ RATIO_ROW = "squareplus / softplus"
 """The benchmark file's row that divides squareplus's time by softplus's, round by round."""
 
 
-def read_benchmark(path: Any) -> Any:
+def read_benchmark(path: str | Path) -> pd.DataFrame | None:
     """The benchmark's numbers (benchmarks/activations.csv) as a pandas DataFrame, or None if the file is missing."""
     from pathlib import Path
 
@@ -710,7 +719,7 @@ def _bench_slice(bench: Any, n: int | None) -> Any:
     return rows
 
 
-def benchmark_table(bench: Any, n: int | None = None) -> Any:
+def benchmark_table(bench: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
     """Ratios to ReLU for one array size: activations as rows, 'backend mode' columns in measurement order."""
     rows = _bench_slice(bench, n)
     columns = list(dict.fromkeys(zip(rows["backend"], rows["mode"])))
@@ -720,7 +729,7 @@ def benchmark_table(bench: Any, n: int | None = None) -> Any:
     return table.rename_axis(index=None, columns=None)
 
 
-def benchmark_facts(bench: Any, n: int | None = None) -> dict[str, str]:
+def benchmark_facts(bench: pd.DataFrame | None, n: int | None = None) -> dict[str, str]:
     """The benchmark numbers chapter 02 quotes, as formatted strings ('n/a' when missing or not measured)."""
     wanted = {
         "bench_eager_fwd_vs_sp": ("torch eager", "forward", RATIO_ROW),

@@ -448,7 +448,9 @@ def draw_cross(colouring: Sequence[int], ax: Axes | None = None, labels: bool = 
     from kexue.plotting import PALETTE  # the course's palette: red, yellow and blue are these Okabe-Ito colours
 
     colours = palette if palette is not None else tuple(PALETTE[c] for c in ("vermillion", "yellow", "blue"))
-    if isinstance(colours, (str, bytes)) or len(colours) < 3:
+    if isinstance(colours, (str, bytes)) or not isinstance(colours, Sequence):
+        raise TypeError(f"palette must be a sequence of colours, got {type(colours).__name__}")
+    if len(colours) < 3:
         raise ValueError("palette must be a sequence of at least 3 colours")
     names = COLOUR_NAMES if palette is None else tuple(str(p) for p in palette)  # a custom palette names itself
     values = _check_colours(colouring, N_EDGES, len(colours), "colouring")

@@ -9,13 +9,14 @@ Nothing here downloads. Two image sets are available:
 from __future__ import annotations
 
 import gzip
-import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from kexue import validate
 
 __all__ = [
     "DIGITS_PROVENANCE", "FASHION_MNIST_CLASSES", "FASHION_MNIST_DIR", "FASHION_MNIST_PROVENANCE", "Dataset",
@@ -132,11 +133,8 @@ def write_idx(path: str | Path, array: ArrayLike) -> Path:
 
 def downsample(images: ArrayLike, factor: int = 2) -> np.ndarray:
     """Average-pool images (..., h, w) by ``factor`` in both directions (h and w must be divisible by it)."""
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or factor < 1:
-        raise ValueError(f"factor must be a positive integer, got {factor!r}")
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim < 2:
-        raise ValueError(f"images must have at least 2 dimensions (h, w), got shape {images.shape}")
+    factor = validate.integer(factor, "factor", 1)
+    images = validate.array(images, "images", min_ndim=2, dtype=np.float64)
     h, w = images.shape[-2:]
     if h % factor or w % factor:
         raise ValueError(f"factor {factor} must divide the image size {h}×{w}")
@@ -146,6 +144,8 @@ def downsample(images: ArrayLike, factor: int = 2) -> np.ndarray:
 
 def fashion_mnist_available(root: str | Path = FASHION_MNIST_DIR) -> bool:
     """Whether the four Fashion-MNIST files are present under ``root``."""
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"root must be a str or Path, got {type(root).__name__}")
     root = Path(root)
     return all((root / f"{s}-{kind}-ubyte.gz").is_file()
                for s in ("train", "t10k") for kind in ("images-idx3", "labels-idx1"))
@@ -154,10 +154,9 @@ def fashion_mnist_available(root: str | Path = FASHION_MNIST_DIR) -> bool:
 def load_fashion_mnist(split: str = "train", root: str | Path = FASHION_MNIST_DIR,
                        limit: int | None = None) -> Dataset:
     """Fashion-MNIST images (n, 28, 28) uint8 and labels (n,) from the Debian package's files; no download."""
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1):
-        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+    split = validate.choice(split, "split", ("train", "test"))
+    if limit is not None:
+        limit = validate.integer(limit, "limit", 1)
     if not isinstance(root, (str, Path)):
         raise TypeError(f"root must be a str or Path, got {type(root).__name__}")
     root = Path(root)
@@ -193,10 +192,10 @@ def digits_split(test_size: float = 0.25, random_state: int = 0) -> tuple[Datase
     """The digits split stratified by label into (train, test); 75/25 with seed 0 gives 1347 / 450 images."""
     from sklearn.model_selection import train_test_split
 
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
-        raise ValueError(f"test_size must be a number strictly between 0 and 1, got {test_size!r}")
-    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral) or random_state < 0:
-        raise ValueError(f"random_state must be a non-negative integer, got {random_state!r}")
+    test_size = validate.real(test_size, "test_size", positive=True, maximum=1)
+    if test_size == 1:
+        raise ValueError("test_size must be below 1 (some images must be left to train on), got 1.0")
+    random_state = validate.integer(random_state, "random_state", 0, 2**32 - 1)
     full = load_digits()
     index = np.arange(len(full))
     train, test = train_test_split(index, test_size=test_size, stratify=full.labels, random_state=int(random_state))

@@ -39,6 +39,7 @@ from kexue.validate import choice as _check_choice
 from kexue.validate import real as _check_real
 
 if TYPE_CHECKING:
+    import sympy
     from matplotlib.axes import Axes
 
 __all__ = [
@@ -88,16 +89,15 @@ def _check_int(value: Any, name: str, low: int = 1, high: int = MAX_N) -> int:
     return validate.integer(value, name, low, high)
 
 
-def _as_system(A: Any, B: Any) -> tuple[np.ndarray, np.ndarray]:
+def _as_system(A: ArrayLike, B: ArrayLike, names: tuple[str, str] = ("A", "B")) -> tuple[np.ndarray, np.ndarray]:
     """A square matrix A (N, N) and an input vector B of length N ((N,) or (N, 1)), as arrays."""
-    A = validate.array(A, "A", min_ndim=2, kind="complex")
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"A must be a square matrix, got shape {A.shape}")
-    B = validate.array(B, "B", min_ndim=1, kind="complex")
+    a_name, b_name = names
+    A = validate.matrix(A, a_name, kind="complex", square=True)
+    B = validate.array(B, b_name, min_ndim=1, kind="complex")
     if B.ndim == 2 and B.shape[1] == 1:
         B = B[:, 0]
     if B.shape != (A.shape[0],):
-        raise ValueError(f"B must have shape ({A.shape[0]},) to match A, got {B.shape}")
+        raise ValueError(f"{b_name} must have shape ({A.shape[0]},) to match {a_name}, got {B.shape}")
     return A, B
 
 
@@ -110,9 +110,10 @@ def legendre(N: int, s: ArrayLike) -> np.ndarray:
     P[:, 0] = 1.0
     if N > 1:
         P[:, 1] = s
-    for n in range(1, N - 1):  # Bonnet: (n+1) P_{n+1} = (2n+1) s P_n - n P_{n-1}
-        P[:, n + 1] = ((2 * n + 1) * s * P[:, n] - n * P[:, n - 1]) / (n + 1)
-    return P
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n in range(1, N - 1):  # Bonnet: (n+1) P_{n+1} = (2n+1) s P_n - n P_{n-1}
+            P[:, n + 1] = ((2 * n + 1) * s * P[:, n] - n * P[:, n - 1]) / (n + 1)
+    return validate.finite(P, "s", "P_n(s)")
 
 
 def legendre_orthonormal(N: int, s: ArrayLike) -> np.ndarray:
@@ -210,14 +211,14 @@ def fourier_scaled_matrices(N: int) -> tuple[np.ndarray, np.ndarray]:
     return A, np.ones(n.size, dtype=complex)
 
 
-def legt_from_projection(N: int, w: Any = 1) -> tuple[Any, Any]:
+def legt_from_projection(N: int, w: float | sympy.Expr = 1) -> tuple[sympy.Matrix, sympy.Matrix]:
     """LegT's (A, B) derived symbolically from the projection definition (SymPy; see kexue.hippo_symbolic)."""
     from kexue import hippo_symbolic
 
     return hippo_symbolic.legt_from_projection(N, w)
 
 
-def legs_from_projection(N: int) -> tuple[Any, Any]:
+def legs_from_projection(N: int) -> tuple[sympy.Matrix, sympy.Matrix]:
     """LegS's (A, B) derived symbolically from the projection definition (SymPy; see kexue.hippo_symbolic)."""
     from kexue import hippo_symbolic
 
@@ -275,12 +276,13 @@ def legs_solve(lam: float, v: ArrayLike) -> np.ndarray:
         raise ValueError(f"lam = {lam} makes I - lam A singular (lam = -1/j for some j <= N)")
     r = np.sqrt(2 * n + 1)
     # S_n = sum_{k<=n} sqrt(2k+1) z_k obeys S_n = a_n S_{n-1} + b_n; then z_n = (S_n - S_{n-1}) / sqrt(2n+1).
-    b = r * v / denom
-    S = _affine_scan(np.broadcast_to((1 - lam * n) / denom, b.shape).astype(b.dtype), b)
-    z = np.empty_like(S)
-    z[..., 0] = S[..., 0]
-    z[..., 1:] = np.diff(S, axis=-1) / r[1:]
-    return z
+    with np.errstate(over="ignore", invalid="ignore"):
+        b = r * v / denom
+        S = _affine_scan(np.broadcast_to((1 - lam * n) / denom, b.shape).astype(b.dtype), b)
+        z = np.empty_like(S)
+        z[..., 0] = S[..., 0]
+        z[..., 1:] = np.diff(S, axis=-1) / r[1:]
+    return validate.finite(z, "lam or v", "the solution")
 
 
 # ------------------------------------------------------------------------------------------------ discretisation
@@ -319,7 +321,7 @@ def discretize(A: ArrayLike, B: ArrayLike, eps: float, method: LTIMethod = "zoh"
 @runtime.one_blas_thread
 def run_lti(Abar: ArrayLike, Bbar: ArrayLike, u: ArrayLike, x0: ArrayLike = None) -> np.ndarray:
     """States x_1 .. x_K of x_{k+1} = Abar x_k + Bbar u_k from x_0 (zero by default): shape (K, N)."""
-    Abar, Bbar = _as_system(Abar, Bbar)
+    Abar, Bbar = _as_system(Abar, Bbar, ("Abar", "Bbar"))
     u = validate.vector(u, "u", kind="complex", scalar=True)
     N = Abar.shape[0]
     if x0 is None:
@@ -432,13 +434,10 @@ def run_legs(A: ArrayLike, B: ArrayLike, u: ArrayLike, method: LegSMethod = "zoh
 # ------------------------------------------------------------------------------------------------ projections
 def test_signal(t: ArrayLike) -> np.ndarray:
     """The chapter's test signal f(t) = sin(4 pi t) + 0.5 cos(10 pi t + 1) + 0.3 sin(22 pi t + 0.3)."""
-    if isinstance(t, (str, bytes, bool)) or t is None:
-        raise TypeError(f"t must be a number or an array of numbers, got {type(t).__name__}")
-    try:
-        t = np.asarray(t, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"t must be a number or an array of numbers: {err}") from None
-    return np.sin(4 * np.pi * t) + 0.5 * np.cos(10 * np.pi * t + 1) + 0.3 * np.sin(22 * np.pi * t + 0.3)
+    t = validate.array(t, "t", empty=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.sin(4 * np.pi * t) + 0.5 * np.cos(10 * np.pi * t + 1) + 0.3 * np.sin(22 * np.pi * t + 0.3)
+    return validate.finite(out, "t", "the signal")
 
 
 test_signal.__test__ = False  # not a pytest test, despite its name
@@ -468,6 +467,8 @@ def _window_breakpoints(K: int, eps: float, T: float, w: float) -> tuple[slice, 
 
 def _check_window(u: np.ndarray, eps: float, T: float, w: float) -> None:
     """The window [T-w, T] must lie within the recorded input [0, K eps] on the right."""
+    if w / eps > 1e9:
+        raise ValueError(f"w is too large for eps: the window [T - w, T] spans {w / eps:.3g} steps, more than 10^9")
     if T > u.size * eps * (1 + 1e-12):
         raise ValueError(f"T = {T} lies beyond the input, which ends at K eps = {u.size * eps}")
     if w > T * (1 + 1e-12) + 1e-15 and T <= 0:
@@ -491,7 +492,10 @@ def project_history(u: ArrayLike, eps: float, N: int, T: float | None = None, no
     """Exact Legendre coefficients of the whole history [0, T] (T = K eps by default): project_window with w = T."""
     u = validate.vector(u, "u", kind="complex", scalar=True)
     eps = _check_real(eps, "eps", positive=True)
-    T = u.size * eps if T is None else _check_real(T, "T", positive=True)
+    if T is None:
+        T = validate.real(u.size * eps, "eps", maximum=1e300)  # K eps must stay a finite time
+    else:
+        T = _check_real(T, "T", positive=True)
     return project_window(u, eps, T, T, N, norm)
 
 
@@ -501,7 +505,8 @@ def reconstruct(c: ArrayLike, s: ArrayLike, norm: str = "su") -> np.ndarray:
     s = validate.vector(s, "s", scalar=True, dtype=np.float64)
     N = c.shape[-1]
     G = legendre_orthonormal(N, s) * norm_scale(N, norm)
-    return c @ G.T
+    with np.errstate(over="ignore", invalid="ignore"):
+        return validate.finite(c @ G.T, "c or s", "the reconstruction")
 
 
 def _input_at(u: np.ndarray, eps: float, t: np.ndarray) -> np.ndarray:
@@ -523,14 +528,17 @@ def reconstruction_error(c: ArrayLike, u: ArrayLike, eps: float, T: float, w: fl
     s = -1 + (2 * np.arange(M) + 1) / M
     target = _input_at(u, eps, (s + 1) * w / 2 + T - w)
     if not np.any(target):
-        raise ValueError("the input is zero on the window, so a relative error is undefined")
+        raise ValueError("u is zero on the window [T - w, T], so a relative error is undefined")
     approx = reconstruct(c, s, norm)
-    return float(np.sqrt(np.mean(np.abs(approx - target) ** 2) / np.mean(np.abs(target) ** 2)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = np.sqrt(np.mean(np.abs(approx - target) ** 2) / np.mean(np.abs(target) ** 2))
+    return float(validate.finite(error, "c or u", "the error"))
 
 
-def relative_error(x: ArrayLike, ref: Any) -> float:
-    """||x - ref||_2 / ||ref||_2 (inf if x is not finite)."""
-    x, ref = np.asarray(x), np.asarray(ref)
+def relative_error(x: ArrayLike, ref: ArrayLike) -> float:
+    """||x - ref||_2 / ||ref||_2 (inf if x is not finite: a recurrence that blew up is infinitely wrong)."""
+    x = validate.array(x, "x", kind="complex", finite=False)
+    ref = validate.array(ref, "ref", kind="complex")
     if x.shape != ref.shape:
         raise ValueError(f"x and ref must have the same shape, got {x.shape} and {ref.shape}")
     if not np.all(np.isfinite(x)):
@@ -562,15 +570,18 @@ def fourier_reconstruct(c: ArrayLike, s: ArrayLike) -> np.ndarray:
     if c.size % 2 == 0:
         raise ValueError(f"c must have an odd length 2N+1, got {c.size}")
     N = c.size // 2
-    return np.exp(2j * np.pi * np.outer(s, np.arange(-N, N + 1))) @ c
+    with np.errstate(over="ignore", invalid="ignore"):
+        return validate.finite(np.exp(2j * np.pi * np.outer(s, np.arange(-N, N + 1))) @ c, "c or s", "the sum")
 
 
 def sawtooth_partial_sum(s: ArrayLike, K: int) -> np.ndarray:
     """The partial sum 1/2 + (i / 2 pi) sum_{0<|k|<=K} e^{2 i pi k s} / k (real), which tends to s on (0, 1)."""
     s = validate.vector(s, "s", scalar=True, dtype=np.float64)
     K = _check_int(K, "K", low=0)
+    validate.memory(8.0 * s.size * K, "K", "the terms of the partial sums")
     k = np.arange(1, K + 1)
-    return 0.5 - (np.sin(2 * np.pi * np.outer(s, k)) / (np.pi * k)).sum(axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return validate.finite(0.5 - (np.sin(2 * np.pi * np.outer(s, k)) / (np.pi * k)).sum(axis=1), "s")
 
 
 # ------------------------------------------------------------------------------------------------ properties

@@ -18,9 +18,12 @@ truncated series sum_k c_k g_k(-1) (LegT: approximate closure).
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kexue import validate
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = [
     "fourier_scaled_closed_form", "g", "gram_matrix", "hippo_from_map", "legendre_identities", "legs_closed_form",
@@ -44,17 +47,27 @@ def _check_n(N: Any, name: str = "N", low: int = 1, high: int = MAX_SYMBOLIC_N) 
 
 
 @cache
+def _symbol(value: Any, name: str, default: str) -> Any:
+    """A SymPy symbol for ``name`` (a fresh ``default`` if None); anything else is refused, never sympified."""
+    sp = _sp()
+    if value is None:
+        return sp.Symbol(default)
+    if not isinstance(value, sp.Symbol):
+        raise TypeError(f"{name} must be a SymPy Symbol or None, got {type(value).__name__}")
+    return value
+
+
 def _symbols() -> tuple[Any, Any]:
     """The symbols s (position on [-1, 1]) and T (current time, positive)."""
     sp = _sp()
     return sp.Symbol("s", real=True), sp.Symbol("T", positive=True)
 
 
-def g(n: int, s: Any = None) -> Any:
+def g(n: int, s: sympy.Symbol | None = None) -> sympy.Expr:
     """The orthonormal Legendre polynomial g_n(s) = sqrt((2n+1)/2) P_n(s) as a SymPy expression."""
     sp = _sp()
     n = _check_n(n, "n", low=0, high=64)
-    s = _symbols()[0] if s is None else s
+    s = _symbols()[0] if s is None else _symbol(s, "s", "s")
     return sp.sqrt(sp.Rational(2 * n + 1, 2)) * sp.legendre(n, s)
 
 
@@ -157,7 +170,7 @@ def _check_width(w: Any) -> Any:
     return sp.nsimplify(w, rational=True)
 
 
-def legt_from_projection(N: int, w: Any = 1) -> tuple[Any, Any]:
+def legt_from_projection(N: int, w: float | sympy.Expr = 1) -> tuple[sympy.Matrix, sympy.Matrix]:
     """LegT's (A, B) derived from the projection onto the window [T - w, T] (article normalisation)."""
     s, T = _symbols()
     N = _check_n(N)
@@ -167,7 +180,7 @@ def legt_from_projection(N: int, w: Any = 1) -> tuple[Any, Any]:
     return A, B
 
 
-def legs_from_projection(N: int) -> tuple[Any, Any]:
+def legs_from_projection(N: int) -> tuple[sympy.Matrix, sympy.Matrix]:
     """LegS's (A, B) derived from the projection of the whole history [0, T] (t x' = Ax + Bu, article norm)."""
     sp = _sp()
     s, T = _symbols()
@@ -190,7 +203,13 @@ def _lams(N: int, norm: str) -> list[Any]:
 def rescale(A: Any, B: Any, lam: Any) -> tuple[Any, Any]:
     """(diag(1/lam) A diag(lam), B / lam) exactly: the system of c~ = c / lam."""
     sp = _sp()
-    A, B = sp.Matrix(A), sp.Matrix(B)
+    for value, name in ((A, "A"), (B, "B"), (lam, "lam")):
+        if not isinstance(value, (sp.MatrixBase, list, tuple)):  # strings would be sympified, i.e. run as code
+            raise TypeError(f"{name} must be a SymPy Matrix or a list, got {type(value).__name__}")
+    try:
+        A, B = sp.Matrix(A), sp.Matrix(B)
+    except (TypeError, ValueError, sp.SympifyError) as err:
+        raise TypeError(f"A and B must be matrices of numbers or expressions: {err}") from None
     if len(lam) != A.shape[0] or B.shape != (A.shape[0], 1):
         raise ValueError("lam, A and B must have matching sizes")
     At = sp.Matrix(A.shape[0], A.shape[1], lambda n, k: sp.simplify(A[n, k] * lam[k] / lam[n]))
@@ -198,7 +217,8 @@ def rescale(A: Any, B: Any, lam: Any) -> tuple[Any, Any]:
     return At, Bt
 
 
-def legt_closed_form(N: int, w: Any = 1, norm: str = "su") -> tuple[Any, Any]:
+def legt_closed_form(N: int, w: float | sympy.Expr = 1,
+                     norm: str = "su") -> tuple[sympy.Matrix, sympy.Matrix]:
     """LegT's closed form: A_nk = -sqrt((2n+1)(2k+1))/w times 1 (k<n) or (-1)^(n-k) (k>=n); B_n = sqrt(2(2n+1))/w."""
     sp = _sp()
     N = _check_n(N, high=256)
@@ -246,11 +266,11 @@ def closure_residual(kind: str, N: int, j: int) -> Any:
     return sp.Matrix(N, 1, lambda n, _: sp.expand(lam[n] * res[n]))
 
 
-def legs_propagator(N: int, r: Any = None) -> Any:
+def legs_propagator(N: int, r: sympy.Symbol | None = None) -> sympy.Matrix:
     """e^{hA} for LegS (article norm) as a matrix of polynomials in r = e^{-h}, via spectral projectors."""
     sp = _sp()
     N = _check_n(N, high=12)
-    r = sp.Symbol("r") if r is None else r
+    r = _symbol(r, "r", "r")
     A, _ = legs_closed_form(N)
     eye = sp.eye(N)
     total = sp.zeros(N, N)
@@ -273,11 +293,11 @@ def fourier_scaled_closed_form(N: int) -> tuple[Any, Any]:
     return A, sp.ones(len(idx), 1)
 
 
-def pade_denominator(N: int, z: Any = None) -> Any:
+def pade_denominator(N: int, z: sympy.Symbol | None = None) -> sympy.Expr:
     """The denominator of the [N-1/N] Pade approximant of e^{-z}, normalised to be monic (LegT's char. polynomial)."""
     sp = _sp()
     N = _check_n(N, high=128)
-    z = sp.Symbol("z") if z is None else z
+    z = _symbol(z, "z", "z")
     f = sp.factorial
     q = sum(f(2 * N - 1 - j) * f(N) / (f(2 * N - 1) * f(j) * f(N - j)) * z ** j for j in range(N + 1))
     return sp.expand(q / sp.Poly(q, z).LC())

@@ -22,14 +22,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from kexue import runtime, validate
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from mpl_toolkits.mplot3d import Axes3D
+    from sklearn.linear_model import LogisticRegression
 from kexue.validate import choice as _check_choice
 from kexue.validate import integer as _check_int
 from kexue.validate import real as _check_real
@@ -82,7 +87,7 @@ def _as_vectors(value: Any, name: str) -> np.ndarray | torch.Tensor:
 
 
 # --- The decomposition and the correlation -----------------------------------------------------------------------
-def decompose(z: TensorLike, dim: int = -1) -> tuple[Any, Any, Any]:
+def decompose(z: TensorLike, dim: int = -1) -> tuple[TensorLike, TensorLike, TensorLike]:
     """(avg, std, N) of z along ``dim`` (population std), so that z = avg + std * N; tensors stay tensors."""
     z = _as_vectors(z, "z")
     dim = _check_dim(z, dim, "z")
@@ -92,15 +97,17 @@ def decompose(z: TensorLike, dim: int = -1) -> tuple[Any, Any, Any]:
     std = std**0.5
     if bool((std == 0).any()):
         raise ValueError("z has a constant vector along dim: its standardisation is undefined")
+    if not bool(np.isfinite(std).all() if isinstance(std, np.ndarray) else torch.isfinite(std).all()):
+        raise ValueError("z is too large in magnitude: its standard deviation overflows")
     return avg, std, centred / std
 
 
-def standardize(z: TensorLike, dim: int = -1) -> Any:
+def standardize(z: TensorLike, dim: int = -1) -> NDArray[np.float64] | torch.Tensor:
     """N(z) = (z - avg z) / std z along ``dim``, with the population std (divide by n, not n - 1)."""
     return decompose(z, dim)[2]
 
 
-def pearson(z: TensorLike, zh: TensorLike, dim: int = -1) -> Any:
+def pearson(z: TensorLike, zh: TensorLike, dim: int = -1) -> NDArray[np.float64] | torch.Tensor:
     """Pearson correlation of z and zh along ``dim`` (batched); equals cos(N(z), N(zh)). Tensors stay tensors."""
     z, zh = _as_vectors(z, "z"), _as_vectors(zh, "zh")
     if isinstance(z, torch.Tensor) != isinstance(zh, torch.Tensor):
@@ -179,6 +186,7 @@ def ogan_loss(E: nn.Module, G: nn.Module, x: TensorLike, z: TensorLike, lam1: fl
 def make_mlp_ogan(n_x: int = 64, n_z: int = 16, hidden: int = 256) -> tuple[nn.Module, nn.Module]:
     """A small (E, G) pair of MLPs: E = n_x-h-h-n_z with LeakyReLU(0.2); G = n_z-h-h-n_x with BN, ReLU and tanh."""
     n_x, n_z, hidden = _check_int(n_x, "n_x", 1), _check_int(n_z, "n_z", 2), _check_int(hidden, "hidden", 1)
+    validate.memory(2 * 4.0 * (n_x * hidden + hidden * hidden + hidden * n_z), "hidden", "the two networks' weights")
     E = nn.Sequential(nn.Linear(n_x, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
                       nn.Linear(hidden, n_z))
     G = nn.Sequential(nn.Linear(n_z, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
@@ -195,6 +203,8 @@ def make_conv_ogan(img_size: int = 28, channels: int = 1, n_z: int = 16,
     if img_size % 4:
         raise ValueError(f"img_size must be divisible by 4, got {img_size}")
     s = img_size // 4
+    weights = 2 * (2 * width * s * s * n_z) + 16 * width * (channels + 2 * width) + 2 * width * s * s
+    validate.memory(4.0 * 2 * weights, "width", "the two networks' weights (width, img_size and n_z together)")
     E = nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
                       nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
                       nn.Flatten(), nn.Linear(2 * width * s * s, n_z))
@@ -210,8 +220,17 @@ def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "m
     img_dim, z_dim = _check_int(img_dim, "img_dim", 16), _check_int(z_dim, "z_dim", 2)
     if img_dim & (img_dim - 1):
         raise ValueError(f"img_dim must be a power of two, got {img_dim}")
+    img_dim, z_dim = _check_int(img_dim, "img_dim", 16, 1024), _check_int(z_dim, "z_dim", 2, 4096)
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device must name a torch device: {err}") from None
+    if device.type != "meta":  # count the weights on the meta device first: refuse what would not fit
+        shapes = official_architecture(img_dim, z_dim, "meta")
+        weights = sum(p.numel() for net in shapes for p in net.parameters())
+        validate.memory(3.0 * 4 * weights, "img_dim", "the networks' weights and their initialisation")
     num_layers = int(math.log2(img_dim)) - 3
     max_channels = img_dim * 8
     f_size = img_dim // 2 ** (num_layers + 1)
@@ -243,7 +262,7 @@ def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "m
             in_ch = out_ch
         layers += [nn.ConvTranspose2d(in_ch, 3, 5, stride=2, padding=2, output_padding=1), nn.Tanh()]
         G = nn.Sequential(*layers)
-    if torch.device(device).type == "meta":
+    if device.type == "meta":
         return E, G  # shapes only: initialising meta tensors would only load torch's reference kernels
     for module in (*E.modules(), *G.modules()):  # the official RandomNormal(0, 0.02) kernels
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -440,13 +459,13 @@ def _like_input(result: np.ndarray, reference: Any) -> Any:
     return torch.from_numpy(result) if isinstance(reference, torch.Tensor) else result
 
 
-def encode(E: nn.Module, x: TensorLike) -> Any:
+def encode(E: nn.Module, x: TensorLike) -> TensorLike:
     """The raw codes E(x) (eval mode, no gradients)."""
     E = _check_module(E, "E")
     return _like_input(_eval(E, _as_float_tensor(x, "x", 2)), x)
 
 
-def decode(G: nn.Module, z: TensorLike) -> Any:
+def decode(G: nn.Module, z: TensorLike) -> TensorLike:
     """G(z) for given codes z (eval mode, no gradients)."""
     G = _check_module(G, "G")
     return _like_input(_eval(G, _as_float_tensor(z, "z", 2)), z)
@@ -461,7 +480,7 @@ def sample(G: nn.Module, n: int = 64, seed: int = 0, scale: float = 1.0) -> np.n
     return _eval(G, scale * z)
 
 
-def reconstruct(E: nn.Module, G: nn.Module, x: TensorLike, scale: float = 1.0) -> Any:
+def reconstruct(E: nn.Module, G: nn.Module, x: TensorLike, scale: float = 1.0) -> TensorLike:
     """Reconstructions G(scale * N(E(x))): the code is standardised first (its mean is the discriminator score)."""
     E, G = _check_module(E, "E"), _check_module(G, "G")
     scale = _check_real(scale, "scale")
@@ -494,12 +513,20 @@ def code_correlation(E: nn.Module, G: nn.Module, n: int = 2000, seed: int = 1) -
         return float(pearson(z, E(G(z))).mean())
 
 
-def digit_classifier(X: TensorLike, y: TensorLike) -> Any:
+def _images(X: TensorLike, name: str) -> np.ndarray:
+    """Images (n, ...) as a finite float64 array of n flattened rows."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().numpy()
+    X = validate.array(X, name, min_ndim=1, dtype=np.float64)
+    return X.reshape(len(X), -1)
+
+
+def digit_classifier(X: TensorLike, y: ArrayLike) -> LogisticRegression:
     """A multinomial logistic-regression classifier (scikit-learn) fitted on flattened images X and labels y."""
     from sklearn.linear_model import LogisticRegression
 
-    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-    y = np.asarray(y)
+    X = _images(X, "X")
+    y = validate.integers(y, "y", ndim=1)
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
     with runtime.blas_threads(1):  # small problems: one BLAS thread is fastest, and steady on a shared machine
@@ -521,12 +548,13 @@ def linear_probe(E: nn.Module, X_train: TensorLike, y_train: ArrayLike, X_test: 
 
 def nearest_mse(X_query: TensorLike, X_ref: TensorLike) -> np.ndarray:
     """For each query image, the per-pixel MSE to its nearest reference image (a memorising baseline)."""
-    q = np.asarray(X_query, dtype=np.float64).reshape(len(X_query), -1)
-    r = np.asarray(X_ref, dtype=np.float64).reshape(len(X_ref), -1)
+    q, r = _images(X_query, "X_query"), _images(X_ref, "X_ref")
     if q.shape[1] != r.shape[1]:
         raise ValueError(f"X_query and X_ref must have the same number of pixels, got {q.shape[1]} and {r.shape[1]}")
-    sq = (q**2).sum(1)[:, None] + (r**2).sum(1)[None, :] - 2 * q @ r.T  # squared distances, without a 3-D array
-    return np.maximum(sq.min(1), 0) / q.shape[1]
+    validate.memory(8.0 * 3 * len(q) * len(r), "X_query", "the table of distances to X_ref")
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq = (q**2).sum(1)[:, None] + (r**2).sum(1)[None, :] - 2 * q @ r.T  # squared distances, without a 3-D array
+    return validate.finite(np.maximum(sq.min(1), 0) / q.shape[1], "X_query or X_ref", "the squared distances")
 
 
 def class_entropy(classifier: Any, images: TensorLike, n_classes: int = 10) -> float:
@@ -543,10 +571,13 @@ def class_entropy(classifier: Any, images: TensorLike, n_classes: int = 10) -> f
 
 # --- Figures ----------------------------------------------------------------------------------------------------
 def image_rows(rows: Sequence[Any], labels: Sequence[str], shape: tuple[int, int] = (8, 8), title: str = "",
-               col_labels: Sequence[str] | None = None, size: float = 0.5) -> Any:
+               col_labels: Sequence[str] | None = None, size: float = 0.5) -> Figure:
     """A figure with one strip of images per row (pixels in [-1, 1], ink dark), each row labelled on the left."""
     import matplotlib.pyplot as plt
 
+    for value, name in ((rows, "rows"), (labels, "labels")):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a sequence, got {type(value).__name__}")
     if len(rows) != len(labels) or not rows:
         raise ValueError(f"rows and labels must be non-empty and of the same length, got {len(rows)} and {len(labels)}")
     if not (isinstance(shape, tuple) and len(shape) == 2):
@@ -581,13 +612,13 @@ def image_rows(rows: Sequence[Any], labels: Sequence[str], shape: tuple[int, int
     return fig
 
 
-def plot_decomposition(z: TensorLike = (2.0, -0.5, 0.4), ax: Any = None) -> Any:
+def plot_decomposition(z: ArrayLike = (2.0, -0.5, 0.4), ax: Axes3D | None = None) -> Axes3D:
     """A 3-D picture of z = avg(z) 1 + std(z) N(z) for n_z = 3: the line along 1, the plane and the circle of N."""
     import matplotlib.pyplot as plt
 
-    z = np.asarray(z, dtype=np.float64)
-    if z.shape != (3,):
-        raise ValueError(f"z must be a vector of 3 numbers, got shape {z.shape}")
+    z = validate.vector(z, "z", size=3)
+    if ax is not None and not hasattr(ax, "plot_surface"):
+        raise TypeError(f"ax must be a 3-D matplotlib Axes (projection='3d') or None, got {type(ax).__name__}")
     avg, std, n = (np.ravel(v) for v in decompose(z))
     if ax is None:
         fig = plt.figure(figsize=(6, 5.2))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from kexue import ledger
+from kexue import ledger, validate
 
 _GLUED: dict[str, str] = {}
 
@@ -19,7 +19,10 @@ def glue(name: str, value: Any, fmt: str = "") -> str:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     if not isinstance(fmt, str):
         raise TypeError(f"fmt must be a format spec string, got {type(fmt).__name__}")
-    text = format(value, fmt)
+    try:
+        text = format(value, fmt)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"fmt {fmt!r} cannot format value {value!r}: {err}") from None
     from myst_nb import glue as myst_glue  # only where the book's toolchain is installed
 
     myst_glue(name, text, display=False)
@@ -36,8 +39,10 @@ class Source:
     """A helper's source code, folded under its name; shown as HTML in notebooks and on the site."""
 
     def __init__(self, obj: Callable[..., Any] | type, summary: str) -> None:
+        if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
+            raise TypeError(f"obj must be a function or class, got {type(obj).__name__}")
         self.code = inspect.getsource(obj)
-        self.summary = summary
+        self.summary = validate.string(summary, "summary")
 
     def _repr_html_(self) -> str:
         try:
@@ -59,7 +64,7 @@ def show_source(obj: Callable[..., Any] | type, summary: str | None = None) -> S
     if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
         raise TypeError(f"obj must be a function or class, got {type(obj).__name__}")
     name = f"{obj.__module__}.{obj.__qualname__}"
-    return Source(obj, summary or f"Show the code of {name}")
+    return Source(obj, f"Show the code of {name}" if summary is None else summary)
 
 
 def ledger_table(chapter: str) -> pd.io.formats.style.Styler:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from kexue import runtime, validate
 from kexue.validate import integer as _check_int
@@ -114,7 +114,7 @@ def rotation_blocks(m: float, d: int, base: float = DEFAULT_BASE) -> np.ndarray:
     return _blocks(m * frequencies(d, base))
 
 
-def sinusoidal_dot(m: ArrayLike, d: int = 128, base: float = DEFAULT_BASE) -> Any:
+def sinusoidal_dot(m: ArrayLike, d: int = 128, base: float = DEFAULT_BASE) -> NDArray[np.float64] | float:
     """p_k · p_{k+m} = sum_i cos(m theta_i), which does not depend on k (scalar or array, like m)."""
     theta = frequencies(d, base)
     mm = validate.array(m, "m")
@@ -122,7 +122,7 @@ def sinusoidal_dot(m: ArrayLike, d: int = 128, base: float = DEFAULT_BASE) -> An
     return float(out) if out.ndim == 0 else out
 
 
-def rope_decay_bound(m: ArrayLike, d: int = 128, base: float = DEFAULT_BASE) -> Any:
+def rope_decay_bound(m: ArrayLike, d: int = 128, base: float = DEFAULT_BASE) -> NDArray[np.float64] | float:
     """RoFormer's long-range bound (1/(d/2)) sum_{j=1}^{d/2} |S_j|, S_j = sum_{l<j} exp(i m theta_l)."""
     theta = frequencies(d, base)
     mm = validate.array(m, "m")
@@ -178,7 +178,8 @@ def complex_order(r: ArrayLike, omega: ArrayLike, theta: ArrayLike, k: ArrayLike
         raise ValueError(f"r, omega and theta must have one shape, got {r.shape}, {omega.shape}, {theta.shape}")
     k = validate.array(k, "k")
     k = k.reshape(k.shape + (1,) * r.ndim)
-    return r * np.exp(1j * (omega * k + theta))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return validate.finite(r * np.exp(1j * (omega * k + theta)), "k, omega or r", "the embedding")
 
 
 # --- Trained absolute encodings: hierarchical decomposition ----------------------------------------------------
@@ -237,7 +238,7 @@ def attention_terms(x: ArrayLike, p: ArrayLike, Wq: ArrayLike, Wk: ArrayLike) ->
     return ScoreTerms(x @ W @ x.T, x @ W @ p.T, p @ W @ x.T, p @ W @ p.T)
 
 
-def shaw_index(i: ArrayLike, j: ArrayLike, p_min: int, p_max: int) -> Any:
+def shaw_index(i: ArrayLike, j: ArrayLike, p_min: int, p_max: int) -> NDArray[np.int64] | int:
     """Row of the relative table used for query i and key j: clip(i - j, p_min, p_max) - p_min."""
     p_min, p_max = _check_int(p_min, "p_min"), _check_int(p_max, "p_max")
     if p_min > p_max:
@@ -247,7 +248,8 @@ def shaw_index(i: ArrayLike, j: ArrayLike, p_min: int, p_max: int) -> Any:
     return int(out) if out.ndim == 0 else out
 
 
-def t5_bucket(rel: ArrayLike, bidirectional: bool = True, num_buckets: int = 32, max_distance: int = 128) -> Any:
+def t5_bucket(rel: ArrayLike, bidirectional: bool = True, num_buckets: int = 32,
+              max_distance: int = 128) -> NDArray[np.int64] | int:
     """T5's bucket for rel = j - i (key minus query): exact for small |rel|, log-spaced up to max_distance, clipped."""
     r = validate.integers(rel, "rel")
     if not isinstance(bidirectional, bool):
@@ -454,10 +456,11 @@ class CNNResult:
 MAX_STEPS = 100_000  # training steps: more is not a classroom computation
 
 
-def _check_loss(loss: Any, step: int, lr: float) -> None:
+def _check_loss(loss: torch.Tensor, step: int, lr: float) -> None:
     """Stop a training loop whose loss is no longer finite, with a message that says what to change."""
-    if not math.isfinite(float(loss)):
-        raise ValueError(f"training diverged at step {step} (loss = {float(loss)}): lower lr (got {lr})")
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise ValueError(f"training diverged at step {step} (loss = {value}): lower lr (got {lr})")
 
 
 def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: int = 32,
@@ -627,10 +630,13 @@ def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, 
 def copy_task_benchmark(schemes: Sequence[str] = COPY_SCHEMES, n_test: Sequence[int] = (32, 64),
                         **kwargs: Any) -> dict[str, dict[int, float]]:
     """Accuracy at each test length of train_copy_model(scheme, **kwargs) for every scheme."""
-    if isinstance(schemes, str) or not all(s in COPY_SCHEMES for s in schemes):
+    if isinstance(schemes, (str, bytes)) or not isinstance(schemes, Sequence):
+        raise TypeError(f"schemes must be a sequence drawn from {COPY_SCHEMES}, got {type(schemes).__name__}")
+    if not all(s in COPY_SCHEMES for s in schemes):
         raise ValueError(f"schemes must be a sequence drawn from {COPY_SCHEMES}, got {schemes!r}")
     if isinstance(n_test, (str, bytes)) or not hasattr(n_test, "__iter__"):
         raise TypeError(f"n_test must be a sequence of integers, got {type(n_test).__name__}")
+    n_test = [_check_int(n, "n_test", 2, 4096) for n in n_test]
     results = {}
     for scheme in schemes:
         model = train_copy_model(scheme, **kwargs)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MEMORY_LIMIT", "array", "axis", "boolean", "choice", "function", "integer", "integers", "matrix", "memory",
-    "probability", "real", "string", "tensor", "vector",
+    "finite", "probability", "real", "string", "tensor", "vector",
 ]
 
 MEMORY_LIMIT = 1 << 30  # bytes: one allocation above 1 GiB is not a classroom computation (Binder gives ~2 GB)
@@ -151,6 +151,15 @@ def memory(nbytes: float, name: str, what: str = "", limit: int = MEMORY_LIMIT) 
         detail = f" for {what}" if what else ""
         raise ValueError(f"{name} is too large: it would need about {nbytes / 2**30:.3g} GiB{detail}, more than the "
                          f"{limit / 2**30:.1f} GiB allowed; choose a smaller {name}")
+
+
+def finite(result: Any, name: str, what: str = "the result") -> Any:
+    """``result`` if every number in it is finite; else a ValueError blaming ``name`` (inputs so large it overflows)."""
+    name = _label(name)
+    values = np.asarray(result)
+    if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} is too large in magnitude: {what} overflows to infinity or NaN")
+    return result
 
 
 # ------------------------------------------------------------------------------------------------ arrays

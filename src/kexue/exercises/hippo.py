@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kexue import validate
 from kexue.exercises import as_expression, call, grade, register
 from kexue.hippo import discretize, fourier_scaled_matrices, legs_matrices, legt_matrices, memory_run, rescale
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 def random_stable_system(rng: np.random.Generator, N: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """A random matrix with eigenvalues in the left half plane, and a random B."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    N = validate.integer(N, "N", 1, 512)
     M = rng.normal(size=(N, N))
     return M - (np.max(np.linalg.eigvals(M).real) + 1) * np.eye(N), rng.normal(size=N)
 
