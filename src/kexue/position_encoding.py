@@ -33,6 +33,7 @@ from kexue.validate import integer as _check_int
 from kexue.validate import real as _check_real
 
 if TYPE_CHECKING:
+    import torch
     from matplotlib.axes import Axes
 
 __all__ = [
