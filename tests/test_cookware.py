@@ -1,0 +1,209 @@
+"""Tests for kexue.cookware (chapter: the iron wok, kexue.fm/archives/9855)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kexue import cookware as cw
+
+STEEL = [("carbon_steel_1010", 0.0015)]
+
+
+# --- material data and plate properties -------------------------------------------------------------------------
+def test_diffusivity_of_304() -> None:
+    rho, c, k = cw.MATERIALS["stainless_304"]
+    assert k / (rho * c) == pytest.approx(3.954e-6, rel=1e-3)
+
+
+def test_plate_properties() -> None:
+    C, K = cw.plate_properties(STEEL)
+    assert C == pytest.approx(5098.632, abs=1e-3)
+    assert K == pytest.approx(0.09585, abs=1e-9)
+    assert cw.pan_properties("tri_ply")[1] == pytest.approx(0.37040, abs=1e-9)
+    assert cw.pan_properties("aluminium_ptfe")[0] == pytest.approx(7385.718, abs=1e-3)
+
+
+def test_heat_capacity_per_area_of_the_pans() -> None:
+    expected = {"titanium": 2349, "carbon_steel": 5099, "copper": 6878, "aluminium_ptfe": 7386, "tri_ply": 7428,
+                "stainless_304": 7537, "cast_iron": 12217}
+    for pan, C in expected.items():
+        assert cw.pan_properties(pan)[0] == pytest.approx(C, abs=0.6), pan
+
+
+def test_spreading_lengths() -> None:
+    assert cw.spreading_length(cw.plate_properties(STEEL)[1], 300) == pytest.approx(0.017875, abs=1e-6)
+    expected = {"titanium": 0.85, "stainless_304": 1.00, "carbon_steel": 1.79, "cast_iron": 2.63, "tri_ply": 3.51,
+                "aluminium_ptfe": 4.87, "copper": 5.17}
+    for pan, ell_cm in expected.items():
+        assert 100 * cw.spreading_length(cw.pan_properties(pan)[1], 300) == pytest.approx(ell_cm, abs=0.005), pan
+
+
+# --- sources --------------------------------------------------------------------------------------------------
+def test_induction_flux_profile() -> None:
+    model = cw.RadialPan(STEEL)
+    q = model.flux("induction", 1800)
+    assert np.sum(q * model.areas) == pytest.approx(1800, rel=1e-12)
+    assert q.max() == pytest.approx(76650, abs=5)
+    assert np.all(q[(model.r < 0.025) | (model.r > 0.09)] == 0)
+
+
+def test_gas_flux_profile_peaks_on_the_ring() -> None:
+    model = cw.RadialPan(STEEL)
+    q = model.flux("gas", 2400)
+    assert np.sum(q * model.areas) == pytest.approx(2400, rel=1e-12)
+    assert q.max() == pytest.approx(100.8e3, rel=2e-3)
+    assert model.r[q.argmax()] == pytest.approx(0.05, abs=1e-3)
+
+
+# --- the solver against exact solutions -------------------------------------------------------------------------
+def bessel_errors(ns: tuple[int, ...]) -> list[float]:
+    """Max error of the finite-volume steady state against the Bessel solution (steel, 20 kW/m^2 on r < 6 cm)."""
+    errors = []
+    K = cw.plate_properties(STEEL)[1]
+    for n in ns:
+        model = cw.RadialPan(STEEL, n=n)
+        q = np.where(model.r < 0.06, 20e3, 0.0)
+        T = model.steady_linear(q, 300.0, 100.0)
+        errors.append(float(np.abs(T - cw.fin_steady_bessel(model.r, 0.06, 0.14, 20e3, 300, K, 100)).max()))
+    return errors
+
+
+def test_bessel_solution_values() -> None:
+    K = cw.plate_properties(STEEL)[1]
+    centre, rim = cw.fin_steady_bessel(np.array([0.0, 0.14]), 0.06, 0.14, 20e3, 300, K, 100)
+    assert centre == pytest.approx(160.78, abs=0.005)
+    assert rim == pytest.approx(100.46, abs=0.005)
+
+
+def test_finite_volumes_converge_to_bessel_with_order_two() -> None:
+    ns = (70, 140, 280, 560)
+    errors = bessel_errors(ns)
+    for err, ref in zip(errors, (0.0487, 0.0126, 0.0032, 0.00081)):
+        assert err == pytest.approx(ref, rel=0.02)
+    assert errors[1] < 0.02
+    assert 3.5 <= errors[1] / errors[2] <= 4.5
+    order = -np.polyfit(np.log(ns), np.log(errors), 1)[0]  # fitted over the whole refinement
+    assert order == pytest.approx(2.0, abs=0.05)
+
+
+def test_steady_energy_balance() -> None:
+    model = cw.RadialPan(STEEL)
+    q = np.where(model.r < 0.06, 20e3, 0.0)
+    T = model.steady_linear(q, 300.0, 100.0)
+    heat_in = np.sum(q * model.areas)
+    assert abs(heat_in - np.sum(300 * (T - 100) * model.areas)) / heat_in < 1e-12
+
+
+def test_lumped_transient() -> None:
+    model = cw.RadialPan(STEEL)
+    q = model.flux("uniform", 1000)
+    T = np.full(model.n, 25.0)
+    for _ in range(3000):
+        T = model.step(T, 0.01, q, h_top=10, h_bot=10)
+    exact = 25 + q[0] / 20 * (1 - math.exp(-20 * 30 / model.C))
+    assert exact == pytest.approx(115.1485, abs=1e-4)
+    assert model.mean(T) == pytest.approx(115.1469, abs=1e-4)
+    assert T.max() - T.min() < 1e-9
+
+
+# --- the experiments --------------------------------------------------------------------------------------------
+def test_time_to_ptfe_limit() -> None:
+    t, T, model = cw.time_to_temperature("carbon_steel", "gas", T_limit=260)
+    assert t == pytest.approx(14.1, abs=0.2)
+    inner = model.r < 0.1
+    assert model.mean(T, 0.1) == pytest.approx(195.7, abs=1.5)
+    assert T[inner].max() - T[inner].min() == pytest.approx(158.8, abs=1.5)
+    assert cw.time_to_temperature("aluminium_ptfe", "induction")[0] == pytest.approx(45.3, abs=0.2)
+
+
+def test_leidenfrost_readiness() -> None:
+    t, T, _ = cw.time_to_temperature("carbon_steel", "gas", T_limit=193, which="min", r_max=0.08)
+    assert t == pytest.approx(15.65, abs=0.3)
+    assert T.max() == pytest.approx(281.3, abs=2)
+
+
+def test_loaded_pan() -> None:
+    T, model = cw.simulate_loaded("copper", "gas")
+    inner = T[model.r < 0.12]
+    assert (inner.max(), inner.min()) == (pytest.approx(172.6, abs=1.5), pytest.approx(131.9, abs=1.5))
+    T, model = cw.simulate_loaded("titanium", "induction")
+    inner = T[model.r < 0.12]
+    assert inner.max() - inner.min() == pytest.approx(81.0, abs=1.5)
+
+
+def test_time_to_temperature_reports_non_convergence() -> None:
+    with pytest.raises(cw.ConvergenceError, match="did not reach"):
+        cw.time_to_temperature("carbon_steel", "gas", T_limit=2000, t_max=5)
+
+
+def test_lumped_cooling() -> None:
+    assert cw.lumped_cooling(1.436, 434, 0.2444, 300, 60) == pytest.approx(183.18, abs=0.05)
+    assert cw.lumped_cooling(1.4357, 434, 0.2444, 300, 60) == pytest.approx(183.15, abs=0.05)
+    assert cw.lumped_cooling(1.436, 434, 0.2444, 250, 60) == pytest.approx(160.1, abs=0.05)
+    assert cw.lumped_cooling(3.555, 420, 0.2444, 300, 60) == pytest.approx(239.2, abs=0.05)
+    curve = cw.lumped_cooling(1.436, 434, 0.2444, 300, np.array([0.0, 30.0, 60.0]))
+    assert curve[0] == 300 and np.all(np.diff(curve) < 0)
+
+
+def test_wok_geometry() -> None:
+    area = cw.cap_area(0.34, 0.10)
+    assert area == pytest.approx(0.1222, abs=5e-5)
+    assert cw.MATERIALS["carbon_steel_1010"][0] * area * 0.0015 == pytest.approx(1.436, abs=5e-4)
+
+
+# --- contact and induction ----------------------------------------------------------------------------------
+def test_contact_temperatures() -> None:
+    steel = cw.effusivity(63.9, 7832, 434)
+    assert steel == pytest.approx(14738, abs=1)
+    food = cw.effusivity(0.5, 1050, 3500)
+    wood = cw.effusivity(0.15, 600, 1700)
+    assert cw.contact_temperature(steel, 25, food, 100) == pytest.approx(31.32, abs=0.005)
+    assert cw.contact_temperature(wood, 25, food, 100) == pytest.approx(83.20, abs=0.005)
+    assert cw.contact_temperature(steel, 200, food, 5) == pytest.approx(183.6, abs=0.05)
+
+
+def test_skin_depth() -> None:
+    assert cw.skin_depth(2.65e-8, 1, 25e3) == pytest.approx(5.182e-4, rel=1e-3)
+    assert cw.skin_depth(9.7e-8, 100, 25e3) == pytest.approx(9.91e-5, rel=1e-3)
+    assert cw.surface_resistance(9.7e-8, 100, 25e3) == pytest.approx(9.8e-4, rel=1e-2)
+
+
+# --- bad input --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: cw.plate_properties([("carbon_steel_1010", -0.001)]), ValueError, r"thickness must be positive \(in m\)"),
+    (lambda: cw.plate_properties([("unobtainium", 0.001)]), ValueError, "material must be one of"),
+    (lambda: cw.plate_properties("carbon_steel_1010"), TypeError, "layers"),
+    (lambda: cw.plate_properties([("carbon_steel_1010",)]), TypeError, r"layers\[0\]"),
+    (lambda: cw.spreading_length(-1.0, 300), ValueError, r"K must be positive \(in W/K\)"),
+    (lambda: cw.spreading_length(0.1, "300"), TypeError, "H must be a real number"),
+    (lambda: cw.effusivity(0.5, 0, 3500), ValueError, "rho must be positive"),
+    (lambda: cw.contact_temperature(1.0, -300, 1.0, 20), ValueError, "T1 must be above absolute zero"),
+    (lambda: cw.skin_depth(1e-7, 0.5, 25e3), ValueError, "mu_r must be at least 1"),
+    (lambda: cw.skin_depth(1e-7, 1, -5), ValueError, r"f must be positive \(in Hz\)"),
+    (lambda: cw.heat_flux_profile("laser", [0.01], 100, [1e-4]), ValueError, "kind must be one of"),
+    (lambda: cw.heat_flux_profile("gas", [0.01], -100, [1e-4]), ValueError, r"power must be non-negative \(in W\)"),
+    (lambda: cw.heat_flux_profile("induction", [0.001], 100, [1e-4]), ValueError, "heats none of the cells"),
+    (lambda: cw.RadialPan(STEEL, R=-0.1), ValueError, r"R must be positive \(in m\)"),
+    (lambda: cw.RadialPan(STEEL, n=1), ValueError, "n must be"),
+    (lambda: cw.RadialPan(STEEL, n=10**9), ValueError, "n must be"),
+    (lambda: cw.RadialPan(STEEL).step(np.full(140, -300.0), 0.1, 0.0), ValueError, "T must be above absolute zero"),
+    (lambda: cw.RadialPan(STEEL).step(np.full(140, 25.0), 0.1, 0.0, eps_bot=2), ValueError, "eps_bot must be"),
+    (lambda: cw.RadialPan(STEEL).step(np.full(3, 25.0), 0.1, 0.0), ValueError, "T must be a scalar or an array"),
+    (lambda: cw.RadialPan(STEEL).steady_linear(0.0, 0.0, 25.0), ValueError, "H must be positive somewhere"),
+    (lambda: cw.fin_steady_bessel([0.0], 0.2, 0.14, 1e4, 300, 0.1, 25), ValueError, "a must be smaller than R"),
+    (lambda: cw.fin_steady_bessel([0.0], 0.06, 0.14, 1e4, 300, 0.1, -280), ValueError, "T_inf must be above"),
+    (lambda: cw.time_to_temperature("wooden", "gas"), ValueError, "pan must be one of"),
+    (lambda: cw.time_to_temperature("carbon_steel", "candle"), ValueError, "source must be one of"),
+    (lambda: cw.time_to_temperature("carbon_steel", "gas", T_limit=-274), ValueError, "T_limit must be above"),
+    (lambda: cw.heat_up("carbon_steel", "gas", dt=1e-6, t_max=600), ValueError, "at most 200000 steps"),
+    (lambda: cw.simulate_loaded("carbon_steel", "gas", food_radius=-0.1), ValueError, r"food_radius must be positive"),
+    (lambda: cw.lumped_cooling(-1.0, 434, 0.2, 300, 60), ValueError, r"mass must be positive \(in kg\)"),
+    (lambda: cw.lumped_cooling(1.0, 434, 0.2, -300, 60), ValueError, "T0 must be above absolute zero"),
+    (lambda: cw.lumped_cooling(1.0, 434, 0.2, 300, -1), ValueError, r"t must be finite and non-negative \(in s\)"),
+    (lambda: cw.cap_area(0.34, 0.5), ValueError, "depth must be at most half the diameter"),
+])
+def test_bad_input_is_refused(call, error, words) -> None:
+    with pytest.raises(error, match=words):
+        call()
