@@ -207,3 +207,92 @@ def test_skin_depth() -> None:
 def test_bad_input_is_refused(call, error, words) -> None:
     with pytest.raises(error, match=words):
         call()
+
+
+# --- figures: the chapter's Chinese labels ------------------------------------------------------------------
+def test_chapter_labels_render_without_missing_glyphs(tmp_path) -> None:
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kexue import plotting
+
+    assert plotting.cjk_font() is not None, "install fonts-noto-cjk"
+    plotting.use_style()
+    labels = ["铁锅 carbon steel", "铸铁 cast iron", "不锈钢 304", "三层钢 tri-ply", "不粘锅 Al+PTFE", "钛锅 titanium",
+              "铜锅 copper", "钢铲 steel", "硅胶铲 silicone", "木铲 wood"]
+    fig, ax = plt.subplots()
+    ax.barh(labels, range(len(labels)))
+    ax.set(title="空锅干烧 关火一分钟 锅铲为什么粘 火圈半径 横向导热 储热 电磁炉 燃气", xlabel="°C ℓ µm ²")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        fig.savefig(tmp_path / "labels.png")
+    plt.close(fig)
+
+
+# --- exercise checkers --------------------------------------------------------------------------------------
+from kexue.exercises import check  # noqa: E402
+
+
+def passes(exercise_id: str, answer) -> bool:
+    return check(exercise_id, answer).passed
+
+
+def test_check_lumped_time() -> None:
+    C = cw.pan_properties("copper")[0]
+    right = C * math.pi * 0.14**2 * 75 / 1800
+    assert passes("wok-lumped-time", right)
+    for wrong in (None, 0, -right, right / 60, right * 1.1, "30"):
+        assert not passes("wok-lumped-time", wrong)
+    assert "wrong unit" in check("wok-lumped-time", right / 60).message
+
+
+def test_check_spreading_1000() -> None:
+    right = {p: cw.spreading_length(cw.pan_properties(p)[1], 1000) for p in cw.PANS}
+    assert passes("wok-spreading-1000", right)
+    at_300 = {p: cw.spreading_length(cw.pan_properties(p)[1], 300) for p in cw.PANS}
+    in_cm = {p: 100 * v for p, v in right.items()}
+    for wrong in (None, {}, 0, at_300, in_cm, dict(list(right.items())[:3])):
+        assert not passes("wok-spreading-1000", wrong)
+    assert "centimetres" in check("wok-spreading-1000", in_cm).message
+
+
+def test_check_fv_order() -> None:
+    layers, K = cw.PANS["cast_iron"].layers, cw.pan_properties("cast_iron")[1]
+    right = []
+    for n in (70, 140, 280):
+        model = cw.RadialPan(layers, n=n)
+        T = model.steady_linear(np.where(model.r < 0.04, 30e3, 0.0), 500.0, 100.0)
+        right.append(np.abs(T - cw.fin_steady_bessel(model.r, 0.04, 0.14, 30e3, 500, K, 100)).max())
+    assert passes("wok-fv-order", right)
+    assert passes("wok-fv-order", np.array(right))
+    for wrong in (None, 0, [0, 0, 0], right[::-1], [2 * e for e in right], [0.0487, 0.0126, 0.0032], right[:2]):
+        assert not passes("wok-fv-order", wrong)
+    message = check("wok-fv-order", [2 * e for e in right]).message
+    assert not any(f"{e:.3g}" in message for e in right)  # never reveals the reference
+
+
+def test_check_wok_thickness() -> None:
+    rho, c, _ = cw.MATERIALS["carbon_steel_1010"]
+    area = cw.cap_area(0.34, 0.10)
+    right = {mm: cw.lumped_cooling(rho * area * mm / 1e3, c, 2 * area, 300, 60) for mm in (1.0, 2.0, 3.0)}
+    assert passes("wok-thickness", right)
+    assert passes("wok-thickness", {1: right[1.0], 2: right[2.0], 3: right[3.0]})
+    one_face = {mm: cw.lumped_cooling(rho * area * mm / 1e3, c, area, 300, 60) for mm in (1.0, 2.0, 3.0)}
+    for wrong in (None, {}, 0, one_face, {mm: 300.0 for mm in right}, {1.0: right[1.0]}):
+        assert not passes("wok-thickness", wrong)
+
+
+def test_check_pan_design() -> None:
+    assert passes("wok-design", [("carbon_steel_1010", 0.0003), ("copper", 0.002)])
+    for wrong in (None, [], 0, "copper",
+                  [("copper", 0.002)],  # not magnetic
+                  [("carbon_steel_1010", 0.0003), ("copper", 0.003)],  # over budget
+                  [("carbon_steel_1010", 0.0015)],  # a plain wok: no more even than tri-ply
+                  [("carbon_steel_1010", -0.001)]):
+        assert not passes("wok-design", wrong)
+    assert "budget" in check("wok-design", [("carbon_steel_1010", 0.0003), ("copper", 0.003)]).message
+    assert "magnetic" in check("wok-design", [("copper", 0.002)]).message

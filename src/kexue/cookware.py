@@ -37,7 +37,7 @@ from kexue import validate
 __all__ = [
     "ABSOLUTE_ZERO", "LATENT_HEAT_WATER", "MATERIALS", "PANS", "PANS_RADIUS", "SIGMA", "SOURCES", "ConvergenceError",
     "Pan", "RadialPan", "cap_area", "contact_temperature", "effusivity", "fin_steady_bessel", "heat_flux_profile",
-    "heat_up", "lumped_cooling", "pan_properties", "plate_properties", "simulate_loaded", "skin_depth", "spreading_length",
+    "heat_up", "lumped_cooling", "pan_properties", "plate_properties", "simulate_loaded", "skin_depth", "steady_loaded", "spreading_length",
     "surface_resistance", "time_to_temperature",
 ]
 
@@ -465,3 +465,23 @@ def lumped_cooling(mass: float, c: float, area: float, T0: float, t: ArrayLike, 
         raise ConvergenceError(f"the cooling ODE did not converge: {sol.message}")
     values = np.interp(times.ravel(), sol.t, sol.y[0]).reshape(times.shape)
     return float(values) if times.ndim == 0 else values
+
+
+def steady_loaded(layers: Sequence[tuple[str, float]], source: Literal["gas", "induction"] = "gas",
+                  power: float | None = None, ring_radius: float = GAS_RING[0], food_radius: float = 0.12,
+                  H_food: float = 1000.0, T_food: float = 100.0, n: int = 140) -> tuple[NDArray[np.float64],
+                                                                                         NDArray[np.float64]]:
+    """Cell centres r (m) and the steady temperature (degC) of a loaded pan bottom, radiation neglected."""
+    source = validate.choice(source, "source", tuple(SOURCES))
+    power = SOURCES[source] if power is None else _positive(power, "power", "W")
+    food_radius = _length(food_radius, "food_radius")
+    H_food = _positive(H_food, "H_food", "W/(m^2 K)")
+    T_food = _temperature(T_food, "T_food")
+    model = RadialPan(layers, n=n)
+    covered = model.r < food_radius
+    h_top = np.where(covered, H_food, 10.0)
+    T_top = np.where(covered, T_food, 25.0)
+    # Top (food or air) and bottom (air, 10 W m^-2 K^-1 at 25 degC) combine into one linear loss.
+    H = h_top + 10.0
+    T_inf = (h_top * T_top + 10.0 * 25.0) / H
+    return model.r, model.steady_linear(model.flux(source, power, ring_radius), H, T_inf)
