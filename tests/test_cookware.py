@@ -203,6 +203,14 @@ def test_skin_depth() -> None:
     (lambda: cw.lumped_cooling(1.0, 434, 0.2, -300, 60), ValueError, "T0 must be above absolute zero"),
     (lambda: cw.lumped_cooling(1.0, 434, 0.2, 300, -1), ValueError, r"t must be finite and non-negative \(in s\)"),
     (lambda: cw.cap_area(0.34, 0.5), ValueError, "depth must be at most half the diameter"),
+    (lambda: cw.wall_check("steel", 0.001), ValueError, "material must be one of"),
+    (lambda: cw.wall_check("stainless_304", 0.0), ValueError, r"thickness must be positive \(in m\)"),
+    (lambda: cw.bessel_errors(STEEL, [1], 0.06, 1e4, 300, 25), ValueError, r"ns\[0\] must be"),
+    (lambda: cw.heat_up_summary("carbon_steel", "gas", T_ready=-300), ValueError, "T_ready must be above"),
+    (lambda: cw.heat_up_summary("carbon_steel", "gas", T_limit=900, t_max=2), cw.ConvergenceError, "did not reach"),
+    (lambda: cw.wok("carbon_steel_1010", -0.001), ValueError, r"thickness must be positive \(in m\)"),
+    (lambda: cw.wok_cooling("carbon_steel_1010", 0.0015, -500, 60), ValueError, "T0 must be above absolute zero"),
+    (lambda: cw.steady_loaded(STEEL, "gas", ring_radius=-0.01), ValueError, r"ring_radius must be non-negative"),
 ])
 def test_bad_input_is_refused(call, error, words) -> None:
     with pytest.raises(error, match=words):
@@ -231,6 +239,55 @@ def test_chapter_labels_render_without_missing_glyphs(tmp_path) -> None:
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
         fig.savefig(tmp_path / "labels.png")
     plt.close(fig)
+
+
+# --- the chapter's summaries -------------------------------------------------------------------------------
+@pytest.mark.parametrize("material, thickness, biot, time, drop", [
+    ("carbon_steel_1010", 0.0015, 0.0235, 0.12, 1.8), ("stainless_304", 0.002, 0.134, 1.01, 10.3),
+    ("titanium", 0.001, 0.046, 0.11, 3.5), ("cast_iron", 0.004, 0.077, 0.94, 5.9), ("ptfe", 30e-6, None, None, 9.2),
+])
+def test_wall_check(material, thickness, biot, time, drop) -> None:
+    checks = cw.wall_check(material, thickness, H=1000, flux=76.65e3)
+    if biot is not None:
+        assert checks["Biot H δ/k"] == pytest.approx(biot, abs=6e-4)
+        assert checks["δ²/α (s)"] == pytest.approx(time, abs=0.006)
+    assert checks["drop across δ (K)"] == pytest.approx(drop, abs=0.06)
+
+
+def test_heat_up_summary_and_loaded_summary() -> None:
+    run = cw.heat_up_summary("titanium", "gas")
+    assert run.t_limit == pytest.approx(5.9, abs=0.2)
+    assert run.mean_at_limit == pytest.approx(189.2, abs=1.5)
+    assert run.spread_at_limit == pytest.approx(171.8, abs=1.5)
+    assert (run.t_ready, run.peak_at_ready) == (pytest.approx(9.55, abs=0.3), pytest.approx(389.9, abs=2))
+    assert run.history.shape == (len(run.times), 140)
+    loaded = cw.loaded_summary("cast_iron", "induction")
+    assert loaded["spread (K)"] == pytest.approx(63.9, abs=1.5)
+
+
+def test_wok_and_its_cooling() -> None:
+    steel, iron = cw.wok("carbon_steel_1010", 0.0015), cw.wok("cast_iron", 0.004)
+    assert (steel["mass"], steel["heat_capacity"]) == (pytest.approx(1.436, abs=5e-4), pytest.approx(623, abs=0.5))
+    assert (iron["mass"], iron["heat_capacity"]) == (pytest.approx(3.555, abs=5e-4), pytest.approx(1493, abs=0.5))
+    assert cw.wok_cooling("cast_iron", 0.004, 300, 60) == pytest.approx(239.2, abs=0.05)
+
+
+def test_plot_loaded_profiles() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = cw.plot_loaded_profiles([("steel", cw.PANS["carbon_steel"].layers), ("copper", cw.PANS["copper"].layers)])
+    assert len(ax.get_lines()) == 3  # two profiles and the ring marker
+    assert "contrast" in ax.get_legend().get_texts()[0].get_text()
+    plt.close(ax.figure)
+
+
+def test_steady_loaded_is_the_long_time_limit_without_radiation() -> None:
+    r, T = cw.steady_loaded(cw.PANS["copper"].layers, "gas")
+    assert r.shape == T.shape == (140,)
+    assert 100 < T.min() < T.max() < 260
 
 
 # --- exercise checkers --------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.linalg
@@ -34,11 +34,15 @@ from scipy.integrate import solve_ivp
 
 from kexue import validate
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = [
     "ABSOLUTE_ZERO", "LATENT_HEAT_WATER", "MATERIALS", "PANS", "PANS_RADIUS", "SIGMA", "SOURCES", "ConvergenceError",
-    "Pan", "RadialPan", "cap_area", "contact_temperature", "effusivity", "fin_steady_bessel", "heat_flux_profile",
-    "heat_up", "lumped_cooling", "pan_properties", "plate_properties", "simulate_loaded", "skin_depth", "steady_loaded", "spreading_length",
-    "surface_resistance", "time_to_temperature",
+    "HeatUp", "Pan", "RadialPan", "bessel_errors", "cap_area", "contact_temperature", "effusivity",
+    "fin_steady_bessel", "heat_flux_profile", "heat_up", "heat_up_summary", "loaded_summary", "lumped_cooling",
+    "pan_properties", "plate_properties", "plot_loaded_profiles", "simulate_loaded", "skin_depth", "spreading_length",
+    "steady_loaded", "surface_resistance", "time_to_temperature", "wall_check", "wok", "wok_cooling",
 ]
 
 SIGMA = 5.670374419e-8  # Stefan-Boltzmann constant, W m^-2 K^-4
@@ -183,7 +187,7 @@ def effusivity(k: float, rho: float, c: float) -> float:
 
 
 def contact_temperature(e1: float, T1: float, e2: float, T2: float) -> float:
-    """Interface temperature (degC) of two semi-infinite bodies at T1, T2 with effusivities e1, e2 brought into touch."""
+    """Interface temperature (degC) of two semi-infinite bodies at T1, T2 with effusivities e1, e2 put in contact."""
     e1 = _positive(e1, "e1", "J m^-2 K^-1 s^-1/2")
     e2 = _positive(e2, "e2", "J m^-2 K^-1 s^-1/2")
     T1 = _temperature(T1, "T1")
@@ -485,3 +489,104 @@ def steady_loaded(layers: Sequence[tuple[str, float]], source: Literal["gas", "i
     H = h_top + 10.0
     T_inf = (h_top * T_top + 10.0 * 25.0) / H
     return model.r, model.steady_linear(model.flux(source, power, ring_radius), H, T_inf)
+
+
+# ------------------------------------------------------------------------------------------------ chapter summaries
+def wall_check(material: str, thickness: float, H: float = 1000.0, flux: float = 76.65e3) -> dict[str, float]:
+    """Through-thickness checks of the thin-plate model: Biot H delta/k, time delta^2/alpha (s), drop q delta/k (K)."""
+    rho, c, k = _material(material)
+    delta = _length(thickness, "thickness")
+    H = _positive(H, "H", "W/(m^2 K)")
+    flux = _positive(flux, "flux", "W/m^2", allow_zero=True)
+    return {"Biot H δ/k": H * delta / k, "δ²/α (s)": delta**2 * rho * c / k, "drop across δ (K)": flux * delta / k}
+
+
+def bessel_errors(layers: Sequence[tuple[str, float]], ns: Sequence[int], a: float, q0: float, H: float,
+                  T_inf: float, R: float = PANS_RADIUS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Max error (K) of the steady finite-volume solution against the Bessel one, and the relative heat imbalance,
+    for each number of cells in ns (q0 on r < a, linear losses H to T_inf)."""
+    K = plate_properties(layers)[1]
+    errors, imbalances = [], []
+    for i, n in enumerate(ns):
+        model = RadialPan(layers, R, validate.integer(n, f"ns[{i}]", minimum=2, maximum=20000))
+        q = np.where(model.r < a, validate.real(q0, "q0"), 0.0)
+        T = model.steady_linear(q, H, T_inf)
+        errors.append(np.abs(T - fin_steady_bessel(model.r, a, R, q0, H, K, T_inf)).max())
+        heat_in = np.sum(q * model.areas)
+        imbalances.append(abs(heat_in - np.sum(H * (T - T_inf) * model.areas)) / heat_in)
+    return np.array(errors), np.array(imbalances)
+
+
+@dataclass(frozen=True)
+class HeatUp:
+    """An empty pan heated at full power: the time its hottest point reaches T_limit and when r < r_ready is all
+    above T_ready, with the mean, spread and peak the chapter reports, and the whole history."""
+
+    t_limit: float  # s, hottest point reaches T_limit
+    mean_at_limit: float  # degC, area-weighted over r < r_stats
+    spread_at_limit: float  # K, max - min over r < r_stats
+    t_ready: float  # s, all of r < r_ready above T_ready
+    peak_at_ready: float  # degC, hottest point at t_ready
+    times: NDArray[np.float64]
+    history: NDArray[np.float64]
+    model: RadialPan
+
+
+def heat_up_summary(pan: str | Pan, source: Literal["gas", "induction"], T_limit: float = 260.0,
+                    T_ready: float = 193.0, r_ready: float = 0.08, r_stats: float = 0.10,
+                    t_max: float = 300.0) -> HeatUp:
+    """One run of an empty pan until both the hottest point reaches T_limit and all of r < r_ready exceeds T_ready."""
+    T_limit = _temperature(T_limit, "T_limit")
+    T_ready = _temperature(T_ready, "T_ready")
+    inner = RadialPan(_pan(pan).layers).r < _length(r_ready, "r_ready")
+    times, hist, model = heat_up(pan, source, t_max=t_max,
+                                 stop=lambda T: T.max() >= T_limit and T[inner].min() >= T_ready)
+    hot = hist.max(axis=1) >= T_limit
+    ready = hist[:, inner].min(axis=1) >= T_ready
+    if not (hot.any() and ready.any()):
+        raise ConvergenceError(f"{_pan(pan).label} on {source} did not reach {T_limit} degC and readiness within "
+                               f"t_max = {t_max} s")
+    k1, k2 = int(np.argmax(hot)), int(np.argmax(ready))
+    stats = model.r < _length(r_stats, "r_stats")
+    return HeatUp(float(times[k1]), model.mean(hist[k1], r_stats), float(np.ptp(hist[k1, stats])),
+                  float(times[k2]), float(hist[k2].max()), times, hist, model)
+
+
+def loaded_summary(pan: str | Pan, source: Literal["gas", "induction"], food_radius: float = 0.12) -> dict[str, float]:
+    """Max, min and spread (degC, K) over the food (r < food_radius) of a loaded pan after 600 s (Experiment 2)."""
+    T, model = simulate_loaded(pan, source, food_radius=food_radius)
+    inner = T[model.r < food_radius]
+    return {"max (°C)": float(inner.max()), "min (°C)": float(inner.min()), "spread (K)": float(np.ptp(inner))}
+
+
+def wok(material: str, thickness: float, diameter: float = 0.34, depth: float = 0.10) -> dict[str, float]:
+    """A round wok as a spherical cap: one-face area (m^2), mass (kg) and heat capacity (J/K)."""
+    rho, c, _ = _material(material)
+    area = cap_area(diameter, depth)
+    mass = rho * area * _length(thickness, "thickness")
+    return {"area": area, "mass": mass, "heat_capacity": mass * c, "c": c}
+
+
+def wok_cooling(material: str, thickness: float, T0: float, t: ArrayLike,
+                eps: float = 0.85) -> NDArray[np.float64] | float:
+    """Temperature (degC) of a wok off the heat at times t (s): both faces lose heat by convection and radiation."""
+    w = wok(material, thickness)
+    return lumped_cooling(w["mass"], w["c"], 2 * w["area"], T0, t, eps=eps)
+
+
+def plot_loaded_profiles(pans: Sequence[tuple[str, Sequence[tuple[str, float]]]], ring_radius: float = GAS_RING[0],
+                         ax: Axes | None = None) -> Axes:
+    """Steady loaded profiles on the gas ring of (label, layers) pans, each labelled with its hot-spot contrast."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.6))
+    for label, layers in pans:
+        r, T = steady_loaded(layers, "gas", ring_radius=ring_radius)
+        inner = T[r < 0.12]
+        ax.plot(100 * r, T, label=f"{label}: contrast {np.ptp(inner):.1f} K")
+    ax.axvline(100 * ring_radius, color="grey", ls=":", lw=1)
+    ax.set(xlabel="radius r (cm)", ylabel="steady temperature (°C)",
+           title=f"火圈半径 gas ring at {100 * ring_radius:.1f} cm, food on r < 12 cm")
+    ax.legend(fontsize="small")
+    return ax

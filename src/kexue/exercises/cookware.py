@@ -66,13 +66,8 @@ def spreading_1000(answer: Any) -> tuple[bool, str]:
 @lru_cache(maxsize=1)
 def _order_reference() -> tuple[float, ...]:
     """Max FV-vs-Bessel errors for cast iron 4 mm, 30 kW/m^2 on r < 4 cm, H = 500, n = 70, 140, 280."""
-    layers, K = cw.PANS["cast_iron"].layers, cw.pan_properties("cast_iron")[1]
-    errors = []
-    for n in (70, 140, 280):
-        model = cw.RadialPan(layers, n=n)
-        T = model.steady_linear(np.where(model.r < 0.04, 30e3, 0.0), 500.0, 100.0)
-        errors.append(float(np.abs(T - cw.fin_steady_bessel(model.r, 0.04, 0.14, 30e3, 500, K, 100)).max()))
-    return tuple(errors)
+    errors, _ = cw.bessel_errors(cw.PANS["cast_iron"].layers, (70, 140, 280), a=0.04, q0=30e3, H=500.0, T_inf=100.0)
+    return tuple(float(e) for e in errors)
 
 
 @register("wok-fv-order", hint="Put the heated disc edge on a cell boundary (R/n divides 4 cm) and compare at the "
@@ -102,12 +97,10 @@ def wok_thickness(answer: Any) -> tuple[bool, str]:
     missing = [mm for mm in WOK_THICKNESSES_MM if mm not in keys]
     if missing:
         return False, f"the dict lacks the thicknesses {missing} (in mm)."
-    rho, c, _ = cw.MATERIALS["carbon_steel_1010"]
-    area = cw.cap_area(0.34, 0.10)
     wrong = []
     for mm in WOK_THICKNESSES_MM:
         value = _number(keys[mm])
-        expected = cw.lumped_cooling(rho * area * mm / 1e3, c, 2 * area, 300.0, 60.0)
+        expected = cw.wok_cooling("carbon_steel_1010", mm / 1e3, 300.0, 60.0)
         if value is None or abs(value - expected) > 0.1:
             wrong.append(mm)
     if not wrong:
