@@ -204,6 +204,7 @@ def test_skin_depth() -> None:
     (lambda: cw.lumped_cooling(1.0, 434, 0.2, 300, -1), ValueError, r"t must be finite and non-negative \(in s\)"),
     (lambda: cw.cap_area(0.34, 0.5), ValueError, "depth must be at most half the diameter"),
     (lambda: cw.wall_check("steel", 0.001), ValueError, "material must be one of"),
+    (lambda: cw.RadialPan(STEEL).mean(np.full(140, 25.0), 1e-5), ValueError, "r_max must include"),
     (lambda: cw.wall_check("stainless_304", 0.0), ValueError, r"thickness must be positive \(in m\)"),
     (lambda: cw.bessel_errors(STEEL, [1], 0.06, 1e4, 300, 25), ValueError, r"ns\[0\] must be"),
     (lambda: cw.heat_up_summary("carbon_steel", "gas", T_ready=-300), ValueError, "T_ready must be above"),

@@ -276,8 +276,10 @@ class RadialPan:
 
     def mean(self, T: ArrayLike, r_max: float | None = None) -> float:
         """Area-weighted mean temperature over r < r_max (the whole disc by default)."""
-        T = np.asarray(T, dtype=float)
-        mask = self.r < (self.R if r_max is None else r_max)
+        T = _field(T, "T", self.n, "degC", "temperature")
+        mask = self.r < (self.R if r_max is None else _length(r_max, "r_max"))
+        if not mask.any():
+            raise ValueError(f"r_max must include at least one cell centre (in m), got {r_max}")
         return float(np.sum(T[mask] * self.areas[mask]) / np.sum(self.areas[mask]))
 
     def _solve(self, diag: NDArray[np.float64], rhs: NDArray[np.float64]) -> NDArray[np.float64]:
