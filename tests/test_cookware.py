@@ -204,6 +204,8 @@ def test_skin_depth() -> None:
     (lambda: cw.lumped_cooling(1.0, 434, 0.2, 300, -1), ValueError, r"t must be finite and non-negative \(in s\)"),
     (lambda: cw.cap_area(0.34, 0.5), ValueError, "depth must be at most half the diameter"),
     (lambda: cw.wall_check("steel", 0.001), ValueError, "material must be one of"),
+    (lambda: cw.rz_heat_up("stainless_304", 0.002, "induction", nz=10**6), ValueError, "nz must be"),
+    (lambda: cw.rz_heat_up("stainless_304", -0.002, "induction"), ValueError, r"thickness must be positive"),
     (lambda: cw.RadialPan(STEEL).mean(np.full(140, 25.0), 1e-5), ValueError, "r_max must include"),
     (lambda: cw.wall_check("stainless_304", 0.0), ValueError, r"thickness must be positive \(in m\)"),
     (lambda: cw.bessel_errors(STEEL, [1], 0.06, 1e4, 300, 25), ValueError, r"ns\[0\] must be"),
@@ -291,6 +293,17 @@ def test_steady_loaded_is_the_long_time_limit_without_radiation() -> None:
     assert 100 < T.min() < T.max() < 260
 
 
+def test_rz_model_conserves_heat_and_matches_the_plate_mean() -> None:
+    r, T2, T_plate = cw.rz_heat_up("stainless_304", 0.002, "induction", h=0.0)
+    plate = cw.RadialPan([("stainless_304", 0.002)])
+    assert (T2.mean(axis=0) - 25) @ plate.areas * plate.C == pytest.approx(1800 * 20, rel=1e-9)
+    assert np.abs(T2.mean(axis=0) - T_plate).max() < 0.1
+    # Heat deposited at the bottom and stored evenly: a parabolic profile, top below the mean by q delta / (6 k).
+    r, T2, T_plate = cw.rz_heat_up("stainless_304", 0.002, "induction")
+    q = plate.flux("induction", 1800).max()
+    assert np.abs(T2[-1] - T_plate).max() == pytest.approx(q * 0.002 / (6 * 14.9), rel=0.05)
+
+
 # --- exercise checkers --------------------------------------------------------------------------------------
 from kexue.exercises import check  # noqa: E402
 
@@ -354,3 +367,13 @@ def test_check_pan_design() -> None:
         assert not passes("wok-design", wrong)
     assert "budget" in check("wok-design", [("carbon_steel_1010", 0.0003), ("copper", 0.003)]).message
     assert "magnetic" in check("wok-design", [("copper", 0.002)]).message
+
+
+def test_check_thin_plate() -> None:
+    r, T2, T_plate = cw.rz_heat_up("stainless_304", 0.002, "induction")
+    right = float(np.abs(T2[-1] - T_plate).max())
+    assert passes("wok-thin-plate", right)
+    bottom_gap = float(np.abs(T2[0] - T_plate).max())
+    for wrong in (None, 0, -right, 2 * right, bottom_gap, float((T2[0] - T2[-1]).max()), "1.7"):
+        assert not passes("wok-thin-plate", wrong)
+    assert f"{right:.2f}" not in check("wok-thin-plate", 2 * right).message

@@ -41,8 +41,9 @@ __all__ = [
     "ABSOLUTE_ZERO", "LATENT_HEAT_WATER", "MATERIALS", "PANS", "PANS_RADIUS", "SIGMA", "SOURCES", "ConvergenceError",
     "HeatUp", "Pan", "RadialPan", "bessel_errors", "cap_area", "contact_temperature", "effusivity",
     "fin_steady_bessel", "heat_flux_profile", "heat_up", "heat_up_summary", "loaded_summary", "lumped_cooling",
-    "pan_properties", "plate_properties", "plot_loaded_profiles", "simulate_loaded", "skin_depth", "spreading_length",
-    "steady_loaded", "surface_resistance", "time_to_temperature", "wall_check", "wok", "wok_cooling",
+    "pan_properties", "plate_properties", "plot_loaded_profiles", "rz_heat_up", "simulate_loaded", "skin_depth",
+    "spreading_length", "steady_loaded", "surface_resistance", "time_to_temperature", "wall_check", "wok",
+    "wok_cooling",
 ]
 
 SIGMA = 5.670374419e-8  # Stefan-Boltzmann constant, W m^-2 K^-4
@@ -592,3 +593,65 @@ def plot_loaded_profiles(pans: Sequence[tuple[str, Sequence[tuple[str, float]]]]
            title=f"火圈半径 gas ring at {100 * ring_radius:.1f} cm, food on r < 12 cm")
     ax.legend(fontsize="small")
     return ax
+
+
+def rz_heat_up(material: str, thickness: float, source: Literal["gas", "induction"], power: float | None = None,
+               t_end: float = 20.0, dt: float = 0.05, nr: int = 140, nz: int = 10, deposit_depth: float = 1e-4,
+               h: float = 10.0, T0: float = 25.0) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                                            NDArray[np.float64]]:
+    """A 2-D axisymmetric (r, z) check of the thin-plate model: an empty one-material pan bottom heated in its lowest
+    deposit_depth (m), convection h to 25 degC on both faces, no radiation. Returns r, T(r, z) at t_end (nz x nr,
+    bottom row first) and the thin-plate T(r) for the same case."""
+    rho, c, k = _material(material)
+    delta = _length(thickness, "thickness")
+    source = validate.choice(source, "source", tuple(SOURCES))
+    power = SOURCES[source] if power is None else _positive(power, "power", "W")
+    t_end, dt = _positive(t_end, "t_end", "s"), _positive(dt, "dt", "s")
+    nr = validate.integer(nr, "nr", minimum=2, maximum=2000)
+    nz = validate.integer(nz, "nz", minimum=1, maximum=200)  # at most 400 000 unknowns in a sparse LU
+    deposit_depth = _length(deposit_depth, "deposit_depth")
+    h = _positive(h, "h", "W/(m^2 K)", allow_zero=True)
+    steps = int(round(t_end / dt))
+    if steps > 100_000:
+        raise ValueError(f"t_end / dt must be at most 100000 steps, got {steps}")
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import splu
+
+    plate = RadialPan(((material, delta),), n=nr)
+    dz = delta / nz
+    edges_z = np.arange(nz + 1) * dz
+    # Share of the deposited heat in each layer of cells: overlap of [z_j, z_j+1] with [0, deposit_depth].
+    share = np.clip(np.minimum(edges_z[1:], deposit_depth) - edges_z[:-1], 0, None) / min(deposit_depth, delta)
+    q = plate.flux(source, power)
+    index = np.arange(nr * nz).reshape(nz, nr)
+    rows, cols, vals = [], [], []
+
+    def couple(a: NDArray[np.int64], b: NDArray[np.int64], g: NDArray[np.float64]) -> None:
+        rows.extend([a, b, a, b])
+        cols.extend([a, b, b, a])
+        vals.extend([g, g, -g, -g])
+
+    g_r = k * 2 * np.pi * (plate.r[:-1] + plate.dr / 2) * dz / plate.dr
+    for j in range(nz):
+        couple(index[j, :-1], index[j, 1:], g_r)
+    for j in range(nz - 1):
+        couple(index[j], index[j + 1], k * plate.areas / dz)
+    storage = np.tile(rho * c * plate.areas * dz / dt, nz)
+    losses = np.zeros(nr * nz)
+    losses[index[0]] += h * plate.areas
+    losses[index[-1]] += h * plate.areas
+    rows.append(np.arange(nr * nz))
+    cols.append(np.arange(nr * nz))
+    vals.append(storage + losses)
+    matrix = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(nr * nz, nr * nz)).tocsc()
+    lu = splu(matrix)
+    heat = (share[:, None] * (q * plate.areas)[None, :]).ravel() + losses * 25.0
+    T = np.full(nr * nz, _temperature(T0, "T0"))
+    T_plate = np.full(nr, T0)
+    for _ in range(steps):
+        T = lu.solve(storage * T + heat)
+        T_plate = plate.step(T_plate, dt, q, h_top=h, T_top=25.0, h_bot=h, T_amb=25.0)
+    if not np.all(np.isfinite(T)):
+        raise ConvergenceError("the 2-D solve returned non-finite temperatures")
+    return plate.r, T.reshape(nz, nr), T_plate

@@ -137,3 +137,25 @@ def pan_design(answer: Any) -> tuple[bool, str]:
     if spread >= _tri_ply_spread():
         return False, f"your pan's loaded spread is {spread:.1f} K: not more even than the tri-ply pan of Experiment 2."
     return True, f"a magnetic, more even pan within budget: loaded spread {spread:.1f} K on gas."
+
+
+@lru_cache(maxsize=1)
+def _thin_plate_gap() -> float:
+    """Max |T_top(2-D) - T(thin plate)| (K) after 20 s, 2 mm 304 on induction, nr = 140, nz = 10."""
+    _, T2, T_plate = cw.rz_heat_up("stainless_304", 0.002, "induction")
+    return float(np.abs(T2[-1] - T_plate).max())
+
+
+@register("wok-thin-plate", hint="Deposit the heat in the lowest cells, couple the cells radially and axially, and "
+                                 "compare the top row with the thin-plate solver stepped with the same dt and losses.")
+def thin_plate(answer: Any) -> tuple[bool, str]:
+    """The largest top-surface difference (K) between a 2-D r-z model and the thin plate, within 20 %."""
+    value = _number(answer)
+    if value is None:
+        return False, "give the largest top-surface difference in kelvin, as a number."
+    if value <= 0:
+        return False, "a 2-D model of a heated pan has a top surface cooler than the plate's mean: the gap is positive."
+    if abs(value - _thin_plate_gap()) <= 0.2 * _thin_plate_gap():
+        return True, "right: a few kelvin, small against the radial differences, so the thin plate is adequate here."
+    return False, ("not within 20 % of the reference 2-D model (140 x 10 cells, dt = 0.05 s, h = 10 on both faces, "
+                   "no radiation); compare the top row, not the bottom, with the plate.")
