@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,13 +24,16 @@ from scipy.integrate import solve_ivp
 
 from kexue.validate import choice, integer, real
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = [
     "WATER", "LPH", "friction_factor", "pipe_dp", "orifice_dp", "ergun_dp", "Edge", "solve_network",
     "network_power", "Network", "Solution", "htree_layout", "comb_layout", "ladder_layout",
     "direct_return_layout", "reverse_return_layout", "solve_layout", "inlet_resistance", "bed_geometry",
     "uniformity", "ladder_uniformity", "tan_production", "free_ammonia_fraction", "ammonia_pka",
     "NitrogenParams", "CycleResult", "simulate_cycle", "steady_state_substrate", "steady_biomass",
-    "steady_nitrate", "exchange_rate", "OXYGEN_PER_N", "ALKALINITY_PER_N", "NITRATE_N_PER_NO3",
+    "steady_nitrate", "exchange_rate", "OXYGEN_PER_N", "ALKALINITY_PER_N", "NITRATE_N_PER_NO3", "draw_layout",
 ]
 
 WATER: dict[str, float] = {"rho": 998.2, "mu": 1.002e-3}  # kg/m³ and Pa·s at 20 °C
@@ -293,7 +296,7 @@ def solve_network(nodes: Sequence[Hashable], edges: Sequence[Edge], fixed: Mappi
             resist = 0.5 * resist + 0.5 * new
             p = _linear_solve(index, edges, resist, fixed, inject)
             q_new = (p[u] - p[v]) / resist
-            if np.max(np.abs(q_new - q)) <= 1e-10 * max(np.max(np.abs(q_new)), 1e-300):
+            if np.max(np.abs(q_new - q)) <= 1e-6 * max(np.max(np.abs(q_new)), 1e-300):
                 q = q_new
                 break
             q = q_new
@@ -321,8 +324,29 @@ def solve_network(nodes: Sequence[Hashable], edges: Sequence[Edge], fixed: Mappi
         np.add.at(balance, v, qq)
         return np.concatenate([balance[free] / q_scale, (pp[u] - pp[v] - drop) / p_scale])
 
+    n_free, n_edges = len(free), len(edges)
+    column = {node_index: k for k, node_index in enumerate(free)}
+    jac0 = np.zeros((n_free + n_edges, n_free + n_edges))
+    for k, (i, j) in enumerate(zip(u, v)):
+        # Mass balance rows: an edge's flow leaves u and enters v. Edge rows: p_u - p_v - dp(q).
+        if i in column:
+            jac0[column[i], n_free + k] -= 1.0
+            jac0[n_free + k, column[i]] += 1.0
+        if j in column:
+            jac0[column[j], n_free + k] += 1.0
+            jac0[n_free + k, column[j]] -= 1.0
+
+    def jacobian(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        _, qq = unpack(x)
+        step = 1e-7 * np.maximum(np.abs(qq), 1e-6 * q_scale)
+        slope = np.array([(e.dp(qe + h, laminar) - e.dp(qe - h, laminar)) / (2 * h)
+                          for e, qe, h in zip(edges, qq, step)])
+        jac = jac0.copy()
+        jac[n_free + np.arange(n_edges), n_free + np.arange(n_edges)] = -slope * q_scale / p_scale
+        return jac
+
     x0 = np.concatenate([p[free] / p_scale, q / q_scale])
-    sol = optimize.root(residual, x0, method="hybr", options={"xtol": 1e-15})
+    sol = optimize.root(residual, x0, jac=jacobian, method="hybr", options={"xtol": 1e-15})
     worst = float(np.max(np.abs(residual(sol.x))))
     if not np.all(np.isfinite(sol.x)) or worst > max(tol, 1e-15) * 1e3:
         raise RuntimeError(f"solve_network did not converge: scaled residual {worst:.2e} ({sol.message})")
@@ -692,3 +716,34 @@ def steady_nitrate(L: float, w: float, k_p: float, A_star: float = 0.0, I_star: 
     if w + k_p <= 0:
         raise ValueError("w + k_p (1/day) must be positive, or nitrate grows without bound")
     return (L - w * (_nonneg(A_star, "A_star", "mg N/L") + _nonneg(I_star, "I_star", "mg N/L"))) / (k_p + w)
+
+
+# --- Drawing -------------------------------------------------------------------------------------------------------
+def draw_layout(solution: Solution, ax: "Axes | None" = None, footprint: tuple[float, float] = (0.60, 0.40),
+                vmax: float | None = None, title: str | None = None) -> "Axes":
+    """Top view of a solved bottom-filter layout to scale (cm): pipes, pump, inlets coloured by flow (L/h)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    if not isinstance(solution, Solution):
+        raise TypeError(f"solution must be a Solution, got {type(solution).__name__}")
+    net = solution.network
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 3.8))
+    w, h = (100 * _pos(v, "footprint", "m") for v in footprint)
+    ax.add_patch(Rectangle((-w / 2, -h / 2), w, h, facecolor="#f3ead8", edgecolor="0.4", lw=1.0, zorder=0))
+    for e in net.edges:
+        if e.kind == "pipe":
+            (x0, y0), (x1, y1) = net.pos[e.u], net.pos[e.v]
+            ax.plot([100 * x0, 100 * x1], [100 * y0, 100 * y1], color="0.35", lw=1.2 + 60 * e.D, zorder=1,
+                    solid_capstyle="round")
+    flows = solution.inlet_flows / LPH
+    xy = np.array([net.pos[net.edges[k].v] for k in net.inlets]) * 100
+    points = ax.scatter(xy[:, 0], xy[:, 1], c=flows, s=40 + 3 * flows, cmap="viridis", vmin=0,
+                        vmax=vmax or float(flows.max()), edgecolor="black", zorder=3)
+    px, py = net.pos[net.pump]
+    ax.plot(100 * px, 100 * py, marker="s", color="#D55E00", ms=9, zorder=4, label="pump suction")
+    ax.set(xlim=(-w / 2 - 2, w / 2 + 2), ylim=(-h / 2 - 2, h / 2 + 2), aspect="equal", xlabel="x (cm)",
+           ylabel="y (cm)", title=title or net.name)
+    ax.figure.colorbar(points, ax=ax, label="inlet flow (L/h)", shrink=0.8)
+    return ax
