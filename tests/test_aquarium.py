@@ -392,3 +392,24 @@ def test_impulsive_changes_conserve_nitrogen():
 def test_bad_input(call, exc, words):
     with pytest.raises(exc, match=words):
         call()
+
+
+def test_every_htree_inlet_has_the_same_path():
+    net = aq.htree_layout()
+    parent = {e.u: e for e in net.edges if e.kind == "pipe"}
+    paths = set()
+    for k in net.inlets:
+        node, length = net.edges[k].v, 0.0
+        while node != net.pump:
+            length += parent[node].L
+            node = parent[node].v
+        paths.add(round(length, 12))
+    assert paths == {0.325}
+
+
+def test_nitrification_capacity():
+    surface = aq.bed_geometry()["surface_m2"]
+    load = aq.tan_production(1.0, 0.40) / 1000  # g TAN/day
+    ratio = np.array([0.2, 1.0]) * surface / load
+    assert ratio[0] == pytest.approx(56, abs=1) and ratio[1] == pytest.approx(280, abs=1)
+    assert 0.2 * 0.24 == pytest.approx(0.048) and 1.0 * 0.24 > load

@@ -43,7 +43,7 @@ RE_LAMINAR, RE_TURBULENT = 2300.0, 4000.0
 # Nitrification stoichiometry: NH4+ + 1.5 O2 -> NO2- (AOB), NO2- + 0.5 O2 -> NO3- (NOB); 2 HCO3- per NH4+.
 OXYGEN_PER_N: tuple[float, float] = (1.5 * 32 / 14, 0.5 * 32 / 14)  # g O2 per g N, (AOB, NOB)
 ALKALINITY_PER_N: float = 2 * 50 / 14  # g CaCO3 per g N oxidised (two equivalents of 50 g)
-NITRATE_N_PER_NO3: float = 14.007 / 62.004  # mg N per mg NO3-
+NITRATE_N_PER_NO3: float = 14.0067 / (14.0067 + 3 * 15.9994)  # mg N per mg NO3- (IUPAC atomic weights)
 
 
 def _nonneg(value: float, name: str, unit: str) -> float:
