@@ -413,3 +413,108 @@ def test_nitrification_capacity():
     ratio = np.array([0.2, 1.0]) * surface / load
     assert ratio[0] == pytest.approx(56, abs=1) and ratio[1] == pytest.approx(280, abs=1)
     assert 0.2 * 0.24 == pytest.approx(0.048) and 1.0 * 0.24 > load
+
+
+# --- Exercise checkers ---------------------------------------------------------------------------------------------
+import kexue._ch15_ex_tmp  # noqa: E402,F401  registers the chapter's checkers
+from kexue.exercises import check  # noqa: E402
+
+
+def passes(exercise_id, answer):
+    return check(exercise_id, answer).passed
+
+
+def test_two_inlets_checker():
+    assert passes("aquarium-two-inlets", lambda x: 1 / (1 + x))
+    for wrong in (None, 0, lambda x: x, lambda x: 1.0, lambda x: 1 / (1 + x) ** 2, lambda x: 1 - x / 2):
+        assert not passes("aquarium-two-inlets", wrong)
+
+
+def test_tan_limit_checker():
+    assert passes("aquarium-tan-limit", 0.02 / aq.free_ammonia_fraction(28, 8.0))
+    feedback = check("aquarium-tan-limit", 0.02 / aq.free_ammonia_fraction(25, 7.5))
+    assert not feedback.passed and "25 °C" in feedback.message
+    for wrong in (None, 0, 0.02, 0.02 * aq.free_ammonia_fraction(28, 8.0), 1.0):
+        assert not passes("aquarium-tan-limit", wrong)
+
+
+def test_broken_tree_checker():
+    net = aq.htree_layout()
+    k = next(i for i, e in enumerate(net.edges) if e.u == "O011")  # any last-level pipe: same U by symmetry
+    e = net.edges[k]
+    net.edges[k] = aq.Edge(e.u, e.v, L=e.L, D=0.015, K=e.K)
+    u = aq.uniformity(aq.solve_layout(net).inlet_flows)[0]
+    assert passes("aquarium-broken-tree", u)
+    for wrong in (None, 0, 1.0, u - 0.01, 0.6131):
+        assert not passes("aquarium-broken-tree", wrong)
+
+
+def test_u_vs_flow_checker():
+    def right(flow, open_ends=False):
+        inlet = aq.inlet_resistance(open_end=0.017) if open_ends else aq.inlet_resistance()
+        return aq.uniformity(aq.solve_layout(aq.comb_layout(inlet=inlet), q=flow * LPH).inlet_flows)[0]
+
+    assert passes("aquarium-u-vs-flow", right)
+    feedback = check("aquarium-u-vs-flow", lambda flow, open_ends=False: right(flow, False))
+    assert not feedback.passed and "open pipe ends" in feedback.message
+    for wrong in (None, 0, lambda f, o=False: 1.0, lambda f, o=False: f):
+        assert not passes("aquarium-u-vs-flow", wrong)
+
+
+def test_reverse_return_checker():
+    def right(n, x):
+        phi = math.acosh(1 + x)
+        return (1.0 if n % 2 else math.cosh(phi / 2)) / math.cosh((n - 1) / 2 * phi)
+
+    assert passes("aquarium-reverse-return", right)
+    even_only = check("aquarium-reverse-return", lambda n, x: aq.ladder_uniformity(max(n // 2, 1), 2 * x))
+    assert not even_only.passed and "odd" in even_only.message
+    for wrong in (None, 0, lambda n, x: 1.0, lambda n, x: aq.ladder_uniformity(n, x)):
+        assert not passes("aquarium-reverse-return", wrong)
+
+
+def test_lazy_keeper_checker():
+    assert passes("aquarium-lazy-keeper", 0.08099)
+    for wrong in (None, 0, 0.075, 0.09, 0.05, 0.2, 1.0):
+        assert not passes("aquarium-lazy-keeper", wrong)
+
+
+def test_chinese_labels_render_without_missing_glyphs():
+    import io
+    import warnings
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kexue.plotting import cjk_font, use_style
+
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed")
+    use_style()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ax = aq.draw_layout(aq.solve_layout(aq.htree_layout()), title="同程 H 形底滤 (H-tree)")
+        ax.figure.savefig(io.BytesIO(), format="png")
+    plt.close(ax.figure)
+    assert not [w for w in caught if "missing from" in str(w.message)]
+
+
+def test_layout_table_and_compare_layouts():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = aq.layout_table({"tree": aq.solve_layout(aq.htree_layout()), "comb": aq.solve_layout(aq.comb_layout())})
+    assert list(table["U"]) == [1.0, 0.6131]
+    assert table.iloc[1, 1] == "82.83, 63.24, 53.15, 50.78" and table.iloc[0, 1] == "62.50 (all 8)"
+    assert list(table["pump suction (Pa)"]) == [-145.45, -204.16]
+    fig = aq.compare_layouts(flow_lph=800, diameter_mm=20, holes=6, hole_mm=4)
+    assert len(fig.axes) == 4 and fig.axes[0].get_title().startswith("同程 H-tree: U = 1.000")
+    plt.close(fig)
+    with pytest.raises(ValueError, match="diameter_mm"):
+        aq.compare_layouts(diameter_mm=-1)
+    with pytest.raises(ValueError, match="solutions"):
+        aq.layout_table({})
+    with pytest.raises(TypeError, match="solutions"):
+        aq.layout_table({"x": 1})

@@ -25,7 +25,9 @@ from scipy.integrate import solve_ivp
 from kexue.validate import choice, integer, real
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "WATER", "LPH", "friction_factor", "pipe_dp", "orifice_dp", "ergun_dp", "Edge", "solve_network",
@@ -33,7 +35,8 @@ __all__ = [
     "direct_return_layout", "reverse_return_layout", "solve_layout", "inlet_resistance", "bed_geometry",
     "uniformity", "ladder_uniformity", "tan_production", "free_ammonia_fraction", "ammonia_pka",
     "NitrogenParams", "CycleResult", "simulate_cycle", "steady_state_substrate", "steady_biomass",
-    "steady_nitrate", "exchange_rate", "OXYGEN_PER_N", "ALKALINITY_PER_N", "NITRATE_N_PER_NO3", "draw_layout",
+    "steady_nitrate", "exchange_rate", "OXYGEN_PER_N", "ALKALINITY_PER_N", "NITRATE_N_PER_NO3", "FREE_AMMONIA_GUIDE", "draw_layout", "layout_table",
+    "compare_layouts",
 ]
 
 WATER: dict[str, float] = {"rho": 998.2, "mu": 1.002e-3}  # kg/m³ and Pa·s at 20 °C
@@ -43,6 +46,7 @@ RE_LAMINAR, RE_TURBULENT = 2300.0, 4000.0
 # Nitrification stoichiometry: NH4+ + 1.5 O2 -> NO2- (AOB), NO2- + 0.5 O2 -> NO3- (NOB); 2 HCO3- per NH4+.
 OXYGEN_PER_N: tuple[float, float] = (1.5 * 32 / 14, 0.5 * 32 / 14)  # g O2 per g N, (AOB, NOB)
 ALKALINITY_PER_N: float = 2 * 50 / 14  # g CaCO3 per g N oxidised (two equivalents of 50 g)
+FREE_AMMONIA_GUIDE: float = 0.02  # mg NH3-N/L, a commonly quoted long-term limit for fish
 NITRATE_N_PER_NO3: float = 14.0067 / (14.0067 + 3 * 15.9994)  # mg N per mg NO3- (IUPAC atomic weights)
 
 
@@ -747,3 +751,40 @@ def draw_layout(solution: Solution, ax: "Axes | None" = None, footprint: tuple[f
            ylabel="y (cm)", title=title or net.name)
     ax.figure.colorbar(points, ax=ax, label="inlet flow (L/h)", shrink=0.8)
     return ax
+
+
+def layout_table(solutions: Mapping[str, Solution]) -> "pd.DataFrame":
+    """One row per solved layout: inlet flows (L/h, one per mirror pair), U, CV and pump suction (Pa)."""
+    import pandas as pd
+
+    if not isinstance(solutions, Mapping) or not solutions:
+        raise ValueError("solutions must be a non-empty mapping of names to Solution")
+    rows = []
+    for name, sol in solutions.items():
+        if not isinstance(sol, Solution):
+            raise TypeError(f"solutions[{name!r}] must be a Solution, got {type(sol).__name__}")
+        u, cv = uniformity(sol.inlet_flows)
+        flows = sol.inlet_flows / LPH
+        # Inlets come in mirror pairs (y = ±b/2) with equal flows, so one per pair is listed.
+        text = f"{flows[0]:.2f} (all {flows.size})" if u > 1 - 1e-12 else ", ".join(f"{f:.2f}" for f in flows[::2])
+        rows.append({"layout": name, "inlet flows (L/h), nearest → farthest": text, "U": round(u, 4),
+                     "CV": round(cv, 4), "pump suction (Pa)": round(sol.suction, 2)})
+    return pd.DataFrame(rows)
+
+
+def compare_layouts(flow_lph: float = 500, diameter_mm: float = 17, holes: int = 4, hole_mm: float = 5,
+                    open_ends: bool = False) -> "Figure":
+    """The H-tree and the comb solved for one design (L/h, mm), drawn side by side with U and the suction."""
+    import matplotlib.pyplot as plt
+
+    flow_lph, diameter_mm = _pos(flow_lph, "flow_lph", "L/h"), _pos(diameter_mm, "diameter_mm", "mm")
+    inlet = (inlet_resistance(open_end=diameter_mm / 1000) if open_ends
+             else inlet_resistance(n_holes=holes, d_hole=_pos(hole_mm, "hole_mm", "mm") / 1000))
+    sols = [solve_layout(make(D=diameter_mm / 1000, inlet=inlet), q=flow_lph * LPH)
+            for make in (htree_layout, comb_layout)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    top = max(s.inlet_flows.max() for s in sols) / LPH
+    for ax, sol, name in zip(axes, sols, ("同程 H-tree", "comb")):
+        u, _ = uniformity(sol.inlet_flows)
+        draw_layout(sol, ax=ax, vmax=top, title=f"{name}: U = {u:.3f}, suction {sol.suction:.0f} Pa")
+    return fig
