@@ -518,3 +518,17 @@ def test_layout_table_and_compare_layouts():
         aq.layout_table({})
     with pytest.raises(TypeError, match="solutions"):
         aq.layout_table({"x": 1})
+
+
+def test_plot_cycle():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = aq.plot_cycle(aq.NitrogenParams(feed=2.0), days=30, temp_c=28, ph=8.0)
+    ax = fig.axes[0]
+    guide = [line for line in ax.get_lines() if line.get_linestyle() == ":"][0]
+    assert guide.get_ydata()[0] == pytest.approx(0.02 / aq.free_ammonia_fraction(28, 8.0))
+    plt.close(fig)
+    with pytest.raises(ValueError, match="ph"):
+        aq.plot_cycle(aq.NitrogenParams(), ph=-1)

@@ -36,7 +36,7 @@ __all__ = [
     "uniformity", "ladder_uniformity", "tan_production", "free_ammonia_fraction", "ammonia_pka",
     "NitrogenParams", "CycleResult", "simulate_cycle", "steady_state_substrate", "steady_biomass",
     "steady_nitrate", "exchange_rate", "OXYGEN_PER_N", "ALKALINITY_PER_N", "NITRATE_N_PER_NO3", "FREE_AMMONIA_GUIDE", "draw_layout", "layout_table",
-    "compare_layouts",
+    "compare_layouts", "plot_cycle",
 ]
 
 WATER: dict[str, float] = {"rho": 998.2, "mu": 1.002e-3}  # kg/m³ and Pa·s at 20 °C
@@ -787,4 +787,33 @@ def compare_layouts(flow_lph: float = 500, diameter_mm: float = 17, holes: int =
     for ax, sol, name in zip(axes, sols, ("同程 H-tree", "comb")):
         u, _ = uniformity(sol.inlet_flows)
         draw_layout(sol, ax=ax, vmax=top, title=f"{name}: U = {u:.3f}, suction {sol.suction:.0f} Pa")
+    return fig
+
+
+def plot_cycle(params: NitrogenParams, days: float = 60, temp_c: float = 25.0, ph: float = 7.5,
+               change_fraction: float = 0.0, change_interval: float | None = None) -> "Figure":
+    """Concentrations (mg N/L) and attached biomass (mg VSS) of a run, with the TAN at which free NH3-N reaches
+    FREE_AMMONIA_GUIDE at temp_c °C and the given pH."""
+    import matplotlib.pyplot as plt
+
+    from kexue.plotting import PALETTE
+
+    t = np.linspace(0, _pos(days, "days", "days"), 2001)
+    run = simulate_cycle(params, days, t, change_fraction=change_fraction, change_interval=change_interval)
+    guide = FREE_AMMONIA_GUIDE / free_ammonia_fraction(temp_c, ph)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(t, run.tan, label="TAN (氨氮)", color=PALETTE["vermillion"])
+    ax.plot(t, run.nitrite, label="nitrite-N (亚硝酸盐)", color=PALETTE["orange"])
+    ax.plot(t, run.nitrate, label="nitrate-N (硝酸盐)", color=PALETTE["blue"])
+    ax.axhline(guide, color="black", ls=":", lw=1,
+               label=f"TAN giving {FREE_AMMONIA_GUIDE} mg/L NH₃-N\n({temp_c:g} °C, pH {ph:g})")
+    top = max(run.tan.max(), run.nitrite.max(), guide) * 2.5
+    ax.set(xlabel="day", ylabel="mg N / L", title="新缸开缸: the nitrogen cycle starts up", ylim=(0, top))
+    twin = ax.twinx()
+    twin.plot(t, run.aob, "--", color=PALETTE["green"], label="AOB")
+    twin.plot(t, run.nob, "--", color=PALETTE["purple"], label="NOB")
+    twin.set(ylabel="attached biomass (mg VSS)", ylim=(0, None))
+    twin.grid(False)
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.15, 1), fontsize="small")
     return fig
