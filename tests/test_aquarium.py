@@ -532,3 +532,9 @@ def test_plot_cycle():
     plt.close(fig)
     with pytest.raises(ValueError, match="ph"):
         aq.plot_cycle(aq.NitrogenParams(), ph=-1)
+
+
+def test_solver_refuses_an_unreachable_tolerance():
+    net = aq.comb_layout()
+    with pytest.raises(RuntimeError, match="converge"):
+        aq.solve_network(net.nodes, net.edges, {"T": 0.0}, {"O": -Q}, tol=1e-30)
