@@ -386,6 +386,7 @@ class Network:
     pump: Hashable
     inlets: list[int]
     name: str = ""
+    pushes: bool = False  # True: the pump pushes q into `pump` (heating loops); False: it withdraws q (bottom filters)
 
 
 @dataclass
@@ -502,7 +503,8 @@ def _two_header(n: int, x: float, reverse: bool) -> Network:
                          else Edge(f"r{k}", f"r{k - 1}", r_lin=x, kind="inlet"))
     pos = {**{f"s{k}": (float(k), 1.0) for k in range(n)}, **{f"r{k}": (float(k), 0.0) for k in range(n)}}
     exit_node = f"r{n - 1}" if reverse else "r0"
-    return Network(list(pos), edges, pos, exit_node, "s0", inlets, "reverse return" if reverse else "direct return")
+    return Network(list(pos), edges, pos, exit_node, "s0", inlets, "reverse return" if reverse else "direct return",
+                   pushes=True)
 
 
 def direct_return_layout(n: int, x: float) -> Network:
@@ -516,14 +518,13 @@ def reverse_return_layout(n: int, x: float) -> Network:
 
 
 def solve_layout(network: Network, q: float = 500 * LPH, laminar: bool = False, tol: float = 1e-12) -> Solution:
-    """Solve a layout with the pump moving q (m³/s) from the tank node to the pump node."""
+    """Solve a layout with the pump moving q (m³/s) through it (withdrawn at the pump node, or pushed in)."""
     if not isinstance(network, Network):
         raise TypeError(f"network must be a Network, got {type(network).__name__}")
     q = _pos(q, "q", "m³/s")
-    two_header = network.pump not in ("O",) and network.name in ("direct return", "reverse return")
-    # Bottom filters: the tank (pressure 0) feeds the inlets and the pump withdraws q. HVAC headers: the pump
+    # Bottom filters: the tank (pressure 0) feeds the inlets and the pump withdraws q. Heating loops: the pump
     # pushes q into the supply node and the return end is the reference.
-    inject = {network.pump: q} if two_header else {network.pump: -q}
+    inject = {network.pump: q if network.pushes else -q}
     pressures, flows = solve_network(network.nodes, network.edges, {network.tank: 0.0}, inject, laminar, tol)
     supplied, dissipated = network_power(pressures, flows, network.edges, laminar)
     return Solution(network, pressures, flows, flows[network.inlets], pressures[network.pump], supplied, dissipated)
