@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 from kexue import aquarium as aq
 from kexue import exercises
 from kexue.exercises import check

@@ -13,7 +13,7 @@ SI units throughout Part A; Part B uses days, litres, mg N/L and mg VSS.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
@@ -35,7 +35,8 @@ __all__ = [
     "direct_return_layout", "reverse_return_layout", "solve_layout", "inlet_resistance", "bed_geometry",
     "uniformity", "ladder_uniformity", "tan_production", "free_ammonia_fraction", "ammonia_pka",
     "NitrogenParams", "CycleResult", "simulate_cycle", "steady_state_substrate", "steady_biomass",
-    "steady_nitrate", "exchange_rate", "OXYGEN_PER_N", "ALKALINITY_PER_N", "NITRATE_N_PER_NO3", "FREE_AMMONIA_GUIDE", "draw_layout", "layout_table",
+    "steady_nitrate", "exchange_rate", "OXYGEN_PER_N", "ALKALINITY_PER_N", "NITRATE_N_PER_NO3", "FREE_AMMONIA_GUIDE",
+    "draw_layout", "layout_table",
     "compare_layouts", "plot_cycle",
 ]
 
@@ -725,8 +726,8 @@ def steady_nitrate(L: float, w: float, k_p: float, A_star: float = 0.0, I_star: 
 
 
 # --- Drawing -------------------------------------------------------------------------------------------------------
-def draw_layout(solution: Solution, ax: "Axes | None" = None, footprint: tuple[float, float] = (0.60, 0.40),
-                vmax: float | None = None, title: str | None = None) -> "Axes":
+def draw_layout(solution: Solution, ax: Axes | None = None, footprint: tuple[float, float] = (0.60, 0.40),
+                vmax: float | None = None, title: str | None = None) -> Axes:
     """Top view of a solved bottom-filter layout to scale (cm): pipes, pump, inlets coloured by flow (L/h)."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -755,7 +756,7 @@ def draw_layout(solution: Solution, ax: "Axes | None" = None, footprint: tuple[f
     return ax
 
 
-def layout_table(solutions: Mapping[str, Solution]) -> "pd.DataFrame":
+def layout_table(solutions: Mapping[str, Solution]) -> pd.DataFrame:
     """One row per solved layout: inlet flows (L/h, one per mirror pair), U, CV and pump suction (Pa)."""
     import pandas as pd
 
@@ -775,7 +776,7 @@ def layout_table(solutions: Mapping[str, Solution]) -> "pd.DataFrame":
 
 
 def compare_layouts(flow_lph: float = 500, diameter_mm: float = 17, holes: int = 4, hole_mm: float = 5,
-                    open_ends: bool = False) -> "Figure":
+                    open_ends: bool = False) -> Figure:
     """The H-tree and the comb solved for one design (L/h, mm), drawn side by side with U and the suction."""
     import matplotlib.pyplot as plt
 
@@ -793,7 +794,7 @@ def compare_layouts(flow_lph: float = 500, diameter_mm: float = 17, holes: int =
 
 
 def plot_cycle(params: NitrogenParams, days: float = 60, temp_c: float = 25.0, ph: float = 7.5,
-               change_fraction: float = 0.0, change_interval: float | None = None) -> "Figure":
+               change_fraction: float = 0.0, change_interval: float | None = None) -> Figure:
     """Concentrations (mg N/L) and attached biomass (mg VSS) of a run, with the TAN at which free NH3-N reaches
     FREE_AMMONIA_GUIDE at temp_c °C and the given pH."""
     import matplotlib.pyplot as plt
