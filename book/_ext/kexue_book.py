@@ -2,7 +2,8 @@
 
 1. Key the notebook execution cache on the kexue package as well as on the code cells: jupyter-cache hashes a
 notebook's code cells only, so a change in ``src/kexue`` would leave stale outputs in the book. This extension
-gives every state of the package (and of pyproject.toml, which pins the dependencies) its own cache folder: when either changes, every chapter is executed again, and older cache folders are removed.
+gives every state of the package (and of pyproject.toml, which pins the dependencies) its own cache folder: when
+either changes, every chapter is executed again, and older cache folders are removed.
 2. Emit sphinx-thebe's inline scripts once: on Sphinx 7.4 it is added twice, and the second copy
    throws "Identifier 'THEBE_JS_URL' has already been declared" in the browser console.
 """
