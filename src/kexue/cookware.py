@@ -176,7 +176,7 @@ def spreading_length(K: float, H: float) -> float:
     """Distance ell = sqrt(K / H) (m) over which a hot spot spreads in a plate of conductance K losing H per area."""
     K = _positive(K, "K", "W/K")
     H = _positive(H, "H", "W/(m^2 K)")
-    return math.sqrt(K / H)
+    return validate.finite(math.sqrt(K / H), "K or H", "sqrt(K / H)")
 
 
 def effusivity(k: float, rho: float, c: float) -> float:
@@ -217,7 +217,8 @@ def cap_area(diameter: float, depth: float) -> float:
     depth = _length(depth, "depth", allow_zero=True)
     if depth > diameter / 2:
         raise ValueError(f"depth must be at most half the diameter (a cap, in m), got {depth} > {diameter / 2}")
-    return math.pi * ((diameter / 2) ** 2 + depth**2)
+    half = diameter / 2
+    return validate.finite(math.pi * (half * half + depth * depth), "diameter", "the cap's area")
 
 
 # ------------------------------------------------------------------------------------------------ heat sources
@@ -335,7 +336,7 @@ class RadialPan:
 def fin_steady_bessel(r: ArrayLike, a: float, R: float, q0: float, H: float, K: float,
                       T_inf: float) -> NDArray[np.float64]:
     """Exact steady temperature (degC) of a disc heated by q0 on r < a, losing H (T - T_inf), insulated at R."""
-    r = np.asarray(r, dtype=float)
+    r = validate.array(r, "r", empty=True)
     R = _length(R, "R")
     a = _length(a, "a")
     if a >= R:
@@ -454,7 +455,7 @@ def lumped_cooling(mass: float, c: float, area: float, T0: float, t: ArrayLike, 
     eps = _emissivity(eps, "eps")
     h = _positive(h, "h", "W/(m^2 K)", allow_zero=True)
     T_amb = _temperature(T_amb, "T_amb")
-    times = np.asarray(t, dtype=float)
+    times = validate.array(t, "t", empty=True)
     if not (np.all(np.isfinite(times)) and np.all(times >= 0)):
         raise ValueError("t must be finite and non-negative (in s)")
     TaK = T_amb - ABSOLUTE_ZERO
@@ -582,6 +583,9 @@ def plot_loaded_profiles(pans: Sequence[tuple[str, Sequence[tuple[str, float]]]]
     """Steady loaded profiles on the gas ring of (label, layers) pans, each labelled with its hot-spot contrast."""
     import matplotlib.pyplot as plt
 
+    if isinstance(pans, (str, bytes)) or not isinstance(pans, Sequence) \
+            or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pans):
+        raise TypeError(f"pans must be a sequence of (label, layers) pairs, got {pans!r:.80}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.6))
     for label, layers in pans:
