@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 from scipy.integrate import solve_ivp
 
+from kexue import validate
 from kexue.validate import choice, integer, real
 
 if TYPE_CHECKING:
@@ -51,32 +52,38 @@ FREE_AMMONIA_GUIDE: float = 0.02  # mg NH3-N/L, a commonly quoted long-term limi
 NITRATE_N_PER_NO3: float = 14.0067 / (14.0067 + 3 * 15.9994)  # mg N per mg NO3- (IUPAC atomic weights)
 
 
-def _nonneg(value: float, name: str, unit: str) -> float:
-    """A finite real >= 0, or a ValueError naming the argument and its unit."""
-    value = real(value, name)
+MAX_QUANTITY = 1e9  # no quantity of a home aquarium reaches 1e9 in SI units; larger ones would overflow the formulas
+
+
+MAX_RESISTANCE = 1e30  # Pa·s²/m⁶ of a pinhole; a resistance is a large number in SI units
+
+
+def _nonneg(value: float, name: str, unit: str, maximum: float = MAX_QUANTITY) -> float:
+    """A finite real >= 0 (at most ``maximum``), or a ValueError naming the argument and its unit."""
+    value = real(value, name, maximum=maximum)
     if value < 0:
         raise ValueError(f"{name} must be non-negative (in {unit}), got {value}")
     return value
 
 
 def _pos(value: float, name: str, unit: str) -> float:
-    """A finite real > 0, or a ValueError naming the argument and its unit."""
-    value = real(value, name)
+    """A finite real > 0 (at most MAX_QUANTITY), or a ValueError naming the argument and its unit."""
+    value = real(value, name, maximum=MAX_QUANTITY)
     if value <= 0:
         raise ValueError(f"{name} must be positive (in {unit}), got {value}")
     return value
 
 
 def _flow(q: float, name: str = "q") -> float:
-    """A finite flow in m³/s (either sign)."""
-    return real(q, name)
+    """A finite flow in m³/s (either sign), at most MAX_QUANTITY in size."""
+    return real(q, name, minimum=-MAX_QUANTITY, maximum=MAX_QUANTITY)
 
 
 # --- Part A: edge laws ---------------------------------------------------------------------------------------------
 def friction_factor(re: float | ArrayLike) -> NDArray[np.float64]:
     """Darcy friction factor: 64/Re, Blasius above 4000, and the weighted blend of the two in between."""
-    arr = np.asarray(re, dtype=float)
-    if arr.dtype == object or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+    arr = validate.array(re, "re", empty=True)
+    if np.any(arr <= 0):
         raise ValueError("re (Reynolds number, dimensionless) must be finite and positive")
     laminar = 64.0 / arr
     blasius = 0.3164 * arr ** -0.25
@@ -141,6 +148,9 @@ def inlet_resistance(n_holes: int = 4, d_hole: float = 0.005, cd: float = 0.61, 
     """(r_lin Pa·s/m³, r_quad Pa·s²/m⁶) of one inlet: holes (or an open pipe end of diameter open_end, m) plus
     the bed column of area/n_inlets it drains, so that dp = r_lin·q + r_quad·q|q|."""
     n_inlets = integer(n_inlets, "n_inlets", minimum=1)
+    rho, mu = _pos(rho, "rho", "kg/m³"), _pos(mu, "mu", "Pa·s")
+    k_entrance = _nonneg(k_entrance, "k_entrance", "velocity heads")
+    bed_depth = _nonneg(bed_depth, "bed_depth", "m")
     lin, quad = _ergun_coefficients(_pos(area, "area", "m²") / n_inlets, bed_depth, d_p, eps, rho, mu)
     if open_end is None:
         quad += orifice_dp(1.0, n_holes, d_hole, cd, rho)
@@ -183,7 +193,8 @@ class Edge:
         if self.u == self.v:
             raise ValueError(f"an edge must join two different nodes, got u = v = {self.u!r}")
         _nonneg(self.L, "L", "m"), _pos(self.D, "D", "m"), _nonneg(self.K, "K", "velocity heads")
-        _nonneg(self.r_lin, "r_lin", "Pa·s/m³"), _nonneg(self.r_quad, "r_quad", "Pa·s²/m⁶")
+        _nonneg(self.r_lin, "r_lin", "Pa·s/m³", MAX_RESISTANCE)
+        _nonneg(self.r_quad, "r_quad", "Pa·s²/m⁶", MAX_RESISTANCE)
         if self.kind == "inlet" and self.r_lin == 0 and self.r_quad == 0:
             raise ValueError("an inlet edge needs r_lin > 0 or r_quad > 0")
         if self.kind == "pipe" and self.L == 0 and self.K == 0:
@@ -215,6 +226,8 @@ class Edge:
 def _check_network(nodes: Sequence[Hashable], edges: Sequence[Edge], fixed: Mapping[Hashable, float],
                    inject: Mapping[Hashable, float]) -> dict[Hashable, int]:
     """Index of every node, after checking that the network is well posed."""
+    if isinstance(edges, (str, bytes)) or not isinstance(edges, Sequence):
+        raise TypeError(f"edges must be a non-empty sequence of Edge, got {type(edges).__name__}")
     if not isinstance(nodes, Sequence) or len(nodes) < 2:
         raise ValueError("nodes must be a sequence of at least two node names")
     index = {n: i for i, n in enumerate(nodes)}
@@ -363,7 +376,12 @@ def solve_network(nodes: Sequence[Hashable], edges: Sequence[Edge], fixed: Mappi
 def network_power(pressures: Mapping[Hashable, float], flows: ArrayLike, edges: Sequence[Edge],
                   laminar: bool = False) -> tuple[float, float]:
     """(power delivered by the fixed/injected nodes, power dissipated in the edges), both in W (Tellegen)."""
-    flows = np.asarray(flows, dtype=float)
+    if isinstance(edges, (str, bytes)) or not isinstance(edges, Sequence) \
+            or not all(isinstance(e, Edge) for e in edges):
+        raise TypeError("edges must be a sequence of Edge")
+    flows = validate.vector(flows, "flows")
+    if np.max(np.abs(flows)) > MAX_QUANTITY:
+        raise ValueError(f"flows must be at most {MAX_QUANTITY:g} m³/s in size")
     if flows.shape != (len(edges),):
         raise ValueError(f"flows must have one entry per edge ({len(edges)}), got shape {flows.shape}")
     dissipated = float(sum(qe * e.dp(qe, laminar) for e, qe in zip(edges, flows)))
@@ -408,7 +426,8 @@ def _inlet_pair(inlet: tuple[float, float] | None) -> tuple[float, float]:
         return inlet_resistance()
     if not isinstance(inlet, Sequence) or len(inlet) != 2:
         raise TypeError("inlet must be a pair (r_lin Pa·s/m³, r_quad Pa·s²/m⁶)")
-    return _nonneg(inlet[0], "inlet[0] (r_lin)", "Pa·s/m³"), _nonneg(inlet[1], "inlet[1] (r_quad)", "Pa·s²/m⁶")
+    return (_nonneg(inlet[0], "inlet[0] (r_lin)", "Pa·s/m³", MAX_RESISTANCE),
+            _nonneg(inlet[1], "inlet[1] (r_quad)", "Pa·s²/m⁶", MAX_RESISTANCE))
 
 
 def htree_layout(levels: int = 3, a: float = 0.15, b: float = 0.20, D: float | Sequence[float] = 0.017,
@@ -533,9 +552,7 @@ def solve_layout(network: Network, q: float = 500 * LPH, laminar: bool = False, 
 
 def uniformity(q: ArrayLike) -> tuple[float, float]:
     """(min/max, population coefficient of variation) of the inlet flows q (all must share one sign)."""
-    arr = np.asarray(q, dtype=float).ravel()
-    if arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ValueError("q (inlet flows, m³/s) must be a non-empty array of finite numbers")
+    arr = validate.array(q, "q").ravel()
     if not (np.all(arr > 0) or np.all(arr < 0)):
         raise ValueError("q (inlet flows, m³/s) must all be non-zero and of one sign")
     arr = np.abs(arr)
@@ -544,8 +561,10 @@ def uniformity(q: ArrayLike) -> tuple[float, float]:
 
 def ladder_uniformity(n: int, x: float) -> float:
     """Closed-form q_far/q_near of a linear ladder of n inlets with header/inlet resistance ratio x."""
-    n = integer(n, "n", minimum=1)
+    n = integer(n, "n", minimum=1, maximum=10_000)
     x = _nonneg(x, "x", "resistance ratio r/R")
+    if (n - 0.5) * 2 * math.asinh(math.sqrt(x) / 2) > 700:  # cosh would overflow: the far end gets nothing
+        return 0.0
     # cosh θ = 1 + x/2  <=>  sinh(θ/2) = √x / 2; the asinh form keeps precision for small x.
     theta = 2 * math.asinh(math.sqrt(x) / 2)
     return math.cosh(theta / 2) / math.cosh((n - 0.5) * theta)
@@ -781,6 +800,8 @@ def compare_layouts(flow_lph: float = 500, diameter_mm: float = 17, holes: int =
     import matplotlib.pyplot as plt
 
     flow_lph, diameter_mm = _pos(flow_lph, "flow_lph", "L/h"), _pos(diameter_mm, "diameter_mm", "mm")
+    holes, open_ends = integer(holes, "holes", 1, 1000), validate.boolean(open_ends, "open_ends")
+    hole_mm = _pos(hole_mm, "hole_mm", "mm")
     inlet = (inlet_resistance(open_end=diameter_mm / 1000) if open_ends
              else inlet_resistance(n_holes=holes, d_hole=_pos(hole_mm, "hole_mm", "mm") / 1000))
     sols = [solve_layout(make(D=diameter_mm / 1000, inlet=inlet), q=flow_lph * LPH)
