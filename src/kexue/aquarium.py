@@ -437,6 +437,8 @@ def htree_layout(levels: int = 3, a: float = 0.15, b: float = 0.20, D: float | S
     D is one diameter (m) or one per level; every inlet is a lumped edge from the tank node "T"."""
     levels = integer(levels, "levels", minimum=1, maximum=10)
     a, b = _pos(a, "a", "m"), _pos(b, "b", "m")
+    if not isinstance(D, (int, float, Sequence)) or isinstance(D, (bool, str, bytes)):
+        raise TypeError(f"D must be a diameter (m) or a sequence of one per level, got {type(D).__name__}")
     diam = [D] * levels if isinstance(D, (int, float)) else list(D)
     if len(diam) != levels:
         raise ValueError(f"D must be one diameter or {levels} (one per level), got {len(diam)}")
