@@ -368,9 +368,11 @@ def test_plot_position_logits_smoke():
 # --- PyTorch experiments ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cnn_runs():
+    pytest.importorskip("torch")
     return {pad: pe.cnn_padding_experiment(pad) for pad in ("zeros", "circular")}
 
 
+@pytest.mark.torch
 def test_cnn_zero_padding_reveals_position(cnn_runs):
     zeros = cnn_runs["zeros"]
     assert zeros.accuracy == 1.0 and zeros.loss < 0.05 and zeros.losses[-1] < 0.05
@@ -378,12 +380,14 @@ def test_cnn_zero_padding_reveals_position(cnn_runs):
     assert len(zeros.losses) == 300
 
 
+@pytest.mark.torch
 def test_cnn_circular_padding_stays_at_chance(cnn_runs):
     circ = cnn_runs["circular"]
     assert abs(circ.loss - math.log(32)) < 1e-3 and circ.accuracy == 1 / 32
     assert len(set(circ.predicted.tolist())) == 1  # a shift-equivariant net answers the same everywhere
 
 
+@pytest.mark.torch
 def test_cnn_experiment_is_reproducible_and_fast():
     a = pe.cnn_padding_experiment("zeros", steps=25)
     b = pe.cnn_padding_experiment("zeros", steps=25)
@@ -424,8 +428,9 @@ def test_copy_task_benchmark_plumbing():
     assert a.losses == b.losses and a.accuracy(8) == b.accuracy(8)
 
 
+@pytest.mark.torch
 def test_rope_torch_twin_matches_numpy():
-    import torch
+    torch = pytest.importorskip("torch")
 
     x = np.random.default_rng(0).standard_normal((2, 5, 8))
     theta = torch.tensor(pe.frequencies(8))

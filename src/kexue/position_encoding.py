@@ -490,13 +490,6 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
                            dilations: Sequence[int] = (1, 2, 4, 8, 16), steps: int = 300, batch: int = 16,
                            lr: float = 3e-3, seed: int = 0) -> CNNResult:
     """Train a dilated 1-D CNN to name each position of a constant input; only zero padding makes that possible."""
-    import time
-
-    import torch
-    import torch.nn.functional as F
-
-    from kexue.runtime import seed_everything, set_threads
-
     if padding not in ("zeros", "circular"):
         raise ValueError(f"padding must be 'zeros' or 'circular', got {padding!r}")
     length, channels = _check_int(length, "length", 2), _check_int(channels, "channels", 1)
@@ -507,6 +500,14 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
     dilations = tuple(_check_int(v, "dilations", 1) for v in dilations)
     if not dilations or max(dilations) >= length:
         raise ValueError(f"dilations must be non-empty and below length = {length}, got {dilations}")
+    # Imported after the checks, so bad arguments are refused also where PyTorch is not installed.
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    from kexue.runtime import seed_everything, set_threads
+
     set_threads(1)
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
