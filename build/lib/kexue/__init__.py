@@ -1,0 +1,2 @@
+"""Helpers for Scientific Spaces, Runnable."""
+__version__ = "0.1.0"

@@ -1,0 +1,1009 @@
+"""HiPPO memories: Legendre (LegT, LegS) and Fourier (FouT, FouS) state-space systems, their discretisations, exact
+projections to test them against, and the O(N) structure of the LegS matrix.
+
+Chapter source: Su Jianlin (苏剑林), 《重温SSM(二):HiPPO的一些遗留问题》
+("Revisiting SSMs (II): some loose ends of HiPPO"), Scientific Spaces, 2024-06-05,
+https://kexue.fm/archives/10137, which builds on 《重温SSM(一):线性系统和HiPPO矩阵》, 2024-05-24,
+https://kexue.fm/archives/10114.
+
+Conventions used throughout:
+
+* ``N`` is the number of Legendre coefficients (degrees 0 .. N-1). The Fourier systems use the frequencies
+  ``-N .. N`` (2N+1 complex coefficients), in that order, so the mean ``c_0`` sits in the middle.
+* The basis is ``g_n(s) = sqrt((2n+1)/2) P_n(s)``, orthonormal on [-1, 1]. The history to remember is mapped onto
+  [-1, 1]: the window [T-w, T] for LegT, the whole of [0, T] for LegS.
+* ``norm`` picks a diagonal rescaling ``c_n = lam_n c~_n`` of the coefficients (``A~ = diag(1/lam) A diag(lam)``,
+  ``B~ = B / lam``). ``"su"``: ``lam_n = 1`` (the article's orthonormal coefficients, ``B_n = sqrt(2(2n+1))``);
+  ``"paper"``: ``lam_n = sqrt(2)`` (the HiPPO paper and its code, ``B_n = sqrt(2n+1)``); ``"lmu"`` (LegT) and
+  ``"scaled"`` (LegS): ``lam_n = sqrt(2/(2n+1))`` (integer matrices, ``B_n = 2n+1``; for LegT the Legendre Memory
+  Unit's form up to the signs ``diag((-1)^n)``).
+* A sequence ``u_0, u_1, ...`` is read as the piecewise-constant input ``u(t) = u_k`` on ``[k eps, (k+1) eps)``;
+  it is zero before ``t = 0``.
+
+SymPy is not imported here; the symbolic derivations live in :mod:`kexue.hippo_symbolic`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import scipy.linalg
+
+from kexue import exercises, validate
+from kexue.validate import choice as _check_choice, real as _check_real
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "LEGS_METHODS", "LEGS_NORMS", "LEGT_NORMS", "LTI_METHODS", "MemoryRun", "affine_scan", "discretize",
+    "fourier_project", "fourier_reconstruct", "fourier_scaled_matrices", "fourier_window_matrices", "httyh_kernel",
+    "impulse_response", "legendre", "legendre_orthonormal", "legs_first_state", "legs_from_projection",
+    "legs_impulse_memory", "legs_matrices", "legs_matvec", "legs_solve", "legs_step", "legt_eigenvalues",
+    "legt_euler_threshold", "legt_from_projection", "legt_matrices", "lmu_matrices", "memory_run",
+    "midpoint_samples", "norm_scale", "plot_memory", "project_history", "project_window", "reconstruct",
+    "reconstruction_error", "relative_error", "rescale", "run_legs", "run_lti", "sawtooth_partial_sum",
+    "test_signal",
+]
+
+LegTNorm = Literal["su", "paper", "lmu"]
+LegSNorm = Literal["su", "paper", "scaled"]
+LTIMethod = Literal["forward", "backward", "bilinear", "zoh", "alpha"]
+LegSMethod = Literal["zoh", "bilinear-log", "bilinear", "bilinear-same-t", "forward", "backward"]
+
+LEGT_NORMS: tuple[str, ...] = ("su", "paper", "lmu")
+LEGS_NORMS: tuple[str, ...] = ("su", "paper", "scaled")
+LTI_METHODS: tuple[str, ...] = ("forward", "backward", "bilinear", "zoh", "alpha")
+"""Discretisations of a time-invariant x' = Ax + Bu over one step of a piecewise-constant input."""
+LEGS_METHODS: tuple[str, ...] = ("zoh", "bilinear-log", "bilinear", "bilinear-same-t", "forward", "backward")
+"""Recurrences for LegS, t x' = Ax + Bu, at t = k eps (none of them involves eps):
+
+* ``"zoh"``: exact; LegS is LegT in the log-time ln t, so x_{k+1} = e^{hA} x_k + A^{-1}(e^{hA} - I) B u_k with
+  h = ln((k+1)/k);
+* ``"bilinear"``: the article's trapezoid rule on x(s)/s with input integral 1/k,
+  x_{k+1} = (I - A/(2(k+1)))^{-1} [(I + A/(2k)) x_k + B u_k / k];
+* ``"bilinear-log"``: the same with the exact input integral ln((k+1)/k) in place of 1/k;
+* ``"bilinear-same-t"``: the HiPPO code's bilinear rule with t = k in both halves,
+  (I - A/(2k))^{-1} [(I + A/(2k)) x_k + B u_k / k];
+* ``"forward"``: x_{k+1} = (I + A/k) x_k + B u_k / k;
+* ``"backward"``: x_{k+1} = (I - A/(k+1))^{-1} (x_k + B u_k / (k+1)).
+"""
+
+MAX_N = 1 << 22  # sizes above this are not a classroom computation (and the dense builders refuse far earlier)
+MAX_DENSE_N = 8192  # an 8192 x 8192 float64 matrix is 512 MiB
+
+
+# ------------------------------------------------------------------------------------------------ BLAS threads
+_BLAS_CONTROLLER: Any = None
+
+
+def _one_blas_thread(fn: Callable) -> Callable:
+    """Run ``fn`` with BLAS limited to one thread.
+
+    The recurrences here make thousands of tiny matrix-vector products and small batched exponentials; a
+    multithreaded BLAS only adds synchronisation to those, and on a busy machine it made the chapter several times
+    slower.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _BLAS_CONTROLLER
+        if _BLAS_CONTROLLER is None:  # finding the BLAS libraries takes a while: do it once
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER = ThreadpoolController()
+        with _BLAS_CONTROLLER.limit(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+# ------------------------------------------------------------------------------------------------ input checks
+def _check_int(value: Any, name: str, low: int = 1, high: int = MAX_N) -> int:
+    """``value`` as an int in [low, high], or a TypeError/ValueError naming ``name``."""
+    return validate.integer(value, name, low, high)
+
+
+def _as_vector(values: Any, name: str, complex_ok: bool = True) -> np.ndarray:
+    """A finite 1-D float (or complex) array, or an error naming ``name``."""
+    if isinstance(values, (str, bytes)) or values is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers: {err}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr) and not complex_ok:
+        raise TypeError(f"{name} must be real, got complex values")
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    arr = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain finite numbers only")
+    return arr
+
+
+def _as_array(values: Any, name: str, min_ndim: int = 1) -> np.ndarray:
+    """A finite float/complex array with at least ``min_ndim`` dimensions, or an error naming ``name``."""
+    if isinstance(values, (str, bytes)) or values is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except Exception as err:
+        raise TypeError(f"{name} must be an array of numbers: {err}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    if arr.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}")
+    if arr.shape[-1] == 0:
+        raise ValueError(f"{name} must not be empty")
+    arr = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain finite numbers only")
+    return arr
+
+
+def _as_system(A: Any, B: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A square matrix A (N, N) and an input vector B of length N ((N,) or (N, 1)), as arrays."""
+    A = _as_array(A, "A", min_ndim=2)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"A must be a square matrix, got shape {A.shape}")
+    B = _as_array(B, "B")
+    if B.ndim == 2 and B.shape[1] == 1:
+        B = B[:, 0]
+    if B.shape != (A.shape[0],):
+        raise ValueError(f"B must have shape ({A.shape[0]},) to match A, got {B.shape}")
+    return A, B
+
+
+# ------------------------------------------------------------------------------------------------ Legendre basis
+def legendre(N: int, s: Any) -> np.ndarray:
+    """Legendre polynomials P_0 .. P_{N-1} at the points ``s``: an array of shape (len(s), N)."""
+    N = _check_int(N, "N")
+    s = _as_vector(s, "s", complex_ok=False)
+    P = np.empty((s.size, N))
+    P[:, 0] = 1.0
+    if N > 1:
+        P[:, 1] = s
+    for n in range(1, N - 1):  # Bonnet: (n+1) P_{n+1} = (2n+1) s P_n - n P_{n-1}
+        P[:, n + 1] = ((2 * n + 1) * s * P[:, n] - n * P[:, n - 1]) / (n + 1)
+    return P
+
+
+def legendre_orthonormal(N: int, s: Any) -> np.ndarray:
+    """The orthonormal basis g_n(s) = sqrt((2n+1)/2) P_n(s), n < N, at the points ``s``: shape (len(s), N)."""
+    N = _check_int(N, "N")
+    return legendre(N, s) * np.sqrt((2 * np.arange(N) + 1) / 2)
+
+
+def _legendre_antiderivative(N: int, s: np.ndarray) -> np.ndarray:
+    """Antiderivatives of g_0 .. g_{N-1} at ``s`` (shape (len(s), N)), from (2n+1) P_n = P'_{n+1} - P'_{n-1}."""
+    P = legendre(N + 1, s)
+    G = np.empty((s.size, N))
+    G[:, 0] = s
+    if N > 1:
+        n = np.arange(1, N)
+        G[:, 1:] = (P[:, 2:N + 1] - P[:, 0:N - 1]) / (2 * n + 1)
+    return G * np.sqrt((2 * np.arange(N) + 1) / 2)
+
+
+# ------------------------------------------------------------------------------------------------ the matrices
+def norm_scale(N: int, norm: str) -> np.ndarray:
+    """The factors lam_n with c_n(su) = lam_n c_n(norm), for every normalisation of LegT or LegS."""
+    N = _check_int(N, "N")
+    norm = _check_choice(norm, "norm", ("su", "paper", "lmu", "scaled"))
+    n = np.arange(N)
+    if norm == "su":
+        return np.ones(N)
+    if norm == "paper":
+        return np.full(N, np.sqrt(2.0))
+    return np.sqrt(2.0 / (2 * n + 1))
+
+
+def rescale(A: Any, B: Any, lam: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The system of the rescaled state c~ = c / lam: A~ = diag(1/lam) A diag(lam), B~ = B / lam."""
+    A, B = _as_system(A, B)
+    lam = _as_vector(lam, "lam")
+    if lam.shape != B.shape:
+        raise ValueError(f"lam must have length {B.size}, got {lam.size}")
+    if np.any(lam == 0):
+        raise ValueError("lam must have no zero entries")
+    return A * lam[None, :] / lam[:, None], B / lam
+
+
+def legt_matrices(N: int, w: float = 1.0, norm: LegTNorm = "su") -> tuple[np.ndarray, np.ndarray]:
+    """HiPPO-LegT (sliding window of width w): A (N, N) and B (N,) of x' = Ax + Bu, in normalisation ``norm``."""
+    N = _check_int(N, "N", high=MAX_DENSE_N)
+    w = _check_real(w, "w", positive=True)
+    norm = _check_choice(norm, "norm", LEGT_NORMS)
+    n = np.arange(N)
+    r = np.sqrt(2 * n + 1)
+    sign = np.where(n[None, :] < n[:, None], 1.0, (-1.0) ** np.abs(n[:, None] - n[None, :]))
+    A = -sign * np.outer(r, r) / w
+    B = np.sqrt(2.0) * r / w
+    return rescale(A, B, norm_scale(N, norm)) if norm != "su" else (A, B)
+
+
+def lmu_matrices(N: int, theta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The Legendre Memory Unit's (A, B) as Voelker et al. (2019) write them, for a window theta."""
+    N = _check_int(N, "N", high=MAX_DENSE_N)
+    theta = _check_real(theta, "theta", positive=True)
+    i, j = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
+    A = (2 * i + 1) / theta * np.where(i < j, -1.0, (-1.0) ** (i - j + 1))
+    B = (2 * np.arange(N) + 1) * (-1.0) ** np.arange(N) / theta
+    return A, B
+
+
+def legs_matrices(N: int, norm: LegSNorm = "su") -> tuple[np.ndarray, np.ndarray]:
+    """HiPPO-LegS (the whole history): A (N, N) and B (N,) of t x' = Ax + Bu, in normalisation ``norm``."""
+    N = _check_int(N, "N", high=MAX_DENSE_N)
+    norm = _check_choice(norm, "norm", LEGS_NORMS)
+    n = np.arange(N)
+    r = np.sqrt(2 * n + 1)
+    A = -np.tril(np.outer(r, r), -1) - np.diag(n + 1.0)
+    B = np.sqrt(2.0) * r
+    return rescale(A, B, norm_scale(N, norm)) if norm != "su" else (A, B)
+
+
+def fourier_window_matrices(N: int, w: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """FouT (a window of width w, Fourier basis e^{2i pi n s}, n = -N..N): complex A (2N+1, 2N+1) and B."""
+    N = _check_int(N, "N", low=0, high=MAX_DENSE_N // 2)
+    w = _check_real(w, "w", positive=True)
+    n = np.arange(-N, N + 1)
+    A = -np.ones((n.size, n.size), dtype=complex) / w + np.diag(2j * np.pi * n) / w
+    return A, np.ones(n.size, dtype=complex) / w
+
+
+def fourier_scaled_matrices(N: int) -> tuple[np.ndarray, np.ndarray]:
+    """FouS (the whole history, Fourier basis, n = -N..N): complex A (2N+1, 2N+1) and B of t x' = Ax + Bu."""
+    N = _check_int(N, "N", low=0, high=MAX_DENSE_N // 2)
+    n = np.arange(-N, N + 1)
+    diff = n[:, None] - n[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        A = np.where(diff == 0, 0.0, -n[:, None] / np.where(diff == 0, 1, diff)).astype(complex)
+    A[np.diag_indices(n.size)] = 1j * np.pi * n - 1
+    return A, np.ones(n.size, dtype=complex)
+
+
+def legt_from_projection(N: int, w: Any = 1) -> tuple[Any, Any]:
+    """LegT's (A, B) derived symbolically from the projection definition (SymPy; see kexue.hippo_symbolic)."""
+    from kexue import hippo_symbolic
+
+    return hippo_symbolic.legt_from_projection(N, w)
+
+
+def legs_from_projection(N: int) -> tuple[Any, Any]:
+    """LegS's (A, B) derived symbolically from the projection definition (SymPy; see kexue.hippo_symbolic)."""
+    from kexue import hippo_symbolic
+
+    return hippo_symbolic.legs_from_projection(N)
+
+
+# ------------------------------------------------------------------------------------------------ O(N) LegS
+def affine_scan(a: Any, b: Any) -> np.ndarray:
+    """The solution S of S_n = a_n S_{n-1} + b_n, S_{-1} = 0, along the last axis, by a work-efficient scan."""
+    a = _as_array(a, "a")
+    b = _as_array(b, "b")
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"a and b must have the same length along the last axis, got {a.shape} and {b.shape}")
+    a, b = np.broadcast_arrays(a, b)
+    dtype = np.result_type(a, b)
+    return _affine_scan(a.astype(dtype, copy=True), b.astype(dtype, copy=True))
+
+
+def _affine_scan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """affine_scan on arrays it may overwrite (same shape and dtype), without checks."""
+    n = b.shape[-1]
+    # Each entry holds an affine map x -> a x + b; composing "left then right" gives (a_r a_l, a_r b_l + b_r).
+    # Up-sweep (Brent-Kung): entry 2^(d+1) m - 1 collects the 2^(d+1) maps that end there.
+    step = 1
+    while step < n:
+        right, left = slice(2 * step - 1, n, 2 * step), slice(step - 1, n - step, 2 * step)
+        b[..., right] += a[..., right] * b[..., left]
+        a[..., right] *= a[..., left]
+        step *= 2
+    # Down-sweep: complete the prefixes of the entries in between, from coarse to fine.
+    while step > 1:
+        step //= 2
+        right, left = slice(3 * step - 1, n, 2 * step), slice(2 * step - 1, n - step, 2 * step)
+        b[..., right] += a[..., right] * b[..., left]
+        a[..., right] *= a[..., left]
+    return b  # the maps applied to S_{-1} = 0
+
+
+def legs_matvec(v: Any) -> np.ndarray:
+    """The LegS product A v in O(N) (A of norms "su"/"paper"), along the last axis of ``v``."""
+    v = _as_array(v, "v")
+    n = np.arange(v.shape[-1])
+    r = np.sqrt(2 * n + 1)
+    # A_nk = n delta_nk - sqrt(2n+1) sqrt(2k+1) for k <= n: a diagonal plus a rank-one lower triangle.
+    return n * v - r * np.cumsum(r * v, axis=-1)
+
+
+def legs_solve(lam: float, v: Any) -> np.ndarray:
+    """z = (I - lam A)^{-1} v for the LegS matrix A in O(N) (norms "su"/"paper"; lam > 0 is well-conditioned)."""
+    lam = _check_real(lam, "lam")
+    v = _as_array(v, "v")
+    n = np.arange(v.shape[-1])
+    denom = 1 + lam * (n + 1)  # the eigenvalues of I - lam A are 1 + lam (n+1)
+    if np.any(denom == 0):
+        raise ValueError(f"lam = {lam} makes I - lam A singular (lam = -1/j for some j <= N)")
+    r = np.sqrt(2 * n + 1)
+    # S_n = sum_{k<=n} sqrt(2k+1) z_k obeys S_n = a_n S_{n-1} + b_n; then z_n = (S_n - S_{n-1}) / sqrt(2n+1).
+    b = r * v / denom
+    S = _affine_scan(np.broadcast_to((1 - lam * n) / denom, b.shape).astype(b.dtype), b)
+    z = np.empty_like(S)
+    z[..., 0] = S[..., 0]
+    z[..., 1:] = np.diff(S, axis=-1) / r[1:]
+    return z
+
+
+# ------------------------------------------------------------------------------------------------ discretisation
+@_one_blas_thread
+def discretize(A: Any, B: Any, eps: float, method: LTIMethod = "zoh",
+               alpha: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(Abar, Bbar) with x_{k+1} = Abar x_k + Bbar u_k for x' = Ax + Bu and input u_k held over a step eps.
+
+    ``method``: "forward" (Euler), "backward" (Euler), "bilinear" (trapezoid), "zoh" (exact for a piecewise-constant
+    input, via one block exponential), or "alpha" with ``alpha`` in [0, 1] (1 forward, 0 backward, 1/2 bilinear).
+    """
+    A, B = _as_system(A, B)
+    eps = _check_real(eps, "eps", positive=True)
+    method = _check_choice(method, "method", LTI_METHODS)
+    if method == "alpha":
+        if alpha is None:
+            raise ValueError("alpha must be given when method is 'alpha'")
+        alpha = _check_real(alpha, "alpha")
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    elif alpha is not None:
+        raise ValueError(f"alpha is only used with method='alpha', not with method={method!r}")
+    N = A.shape[0]
+    eye = np.eye(N)
+    if method == "zoh":
+        block = np.zeros((N + 1, N + 1), dtype=np.result_type(A, B))
+        block[:N, :N], block[:N, N] = A, B
+        E = scipy.linalg.expm(eps * block)  # [[e^{eps A}, A^{-1}(e^{eps A} - I) B], [0, 1]]
+        return E[:N, :N], E[:N, N]
+    a = {"forward": 1.0, "backward": 0.0, "bilinear": 0.5}.get(method, alpha)
+    left = eye - (1 - a) * eps * A
+    return np.linalg.solve(left, eye + a * eps * A), np.linalg.solve(left, eps * B)
+
+
+@_one_blas_thread
+def run_lti(Abar: Any, Bbar: Any, u: Any, x0: Any = None) -> np.ndarray:
+    """States x_1 .. x_K of x_{k+1} = Abar x_k + Bbar u_k from x_0 (zero by default): shape (K, N)."""
+    Abar, Bbar = _as_system(Abar, Bbar)
+    u = _as_vector(u, "u")
+    N = Abar.shape[0]
+    x = np.zeros(N, dtype=np.result_type(Abar, Bbar, u)) if x0 is None else _as_vector(x0, "x0")
+    if x.shape != (N,):
+        raise ValueError(f"x0 must have length {N}, got {x.size}")
+    out = np.empty((u.size, N), dtype=np.result_type(Abar, Bbar, u, x))
+    with np.errstate(over="ignore", invalid="ignore"):  # forward Euler is allowed to blow up
+        for k, uk in enumerate(u):
+            x = Abar @ x + Bbar * uk
+            out[k] = x
+    return out
+
+
+def legs_first_state(A: Any, B: Any, u0: float) -> np.ndarray:
+    """The exact LegS state after the first step, x_1 = -A^{-1} B u_0 (the projection of a constant)."""
+    A, B = _as_system(A, B)
+    u0 = _check_real(u0, "u0") if not isinstance(u0, complex) else complex(u0)
+    return -np.linalg.solve(A, B) * u0
+
+
+def _zoh_blocks(A: np.ndarray, B: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """e^{h A} and A^{-1}(e^{h A} - I) B for every step h.
+
+    With a well-conditioned eigenvector matrix (the Fourier systems) this diagonalises A once; otherwise (LegS,
+    whose eigenvectors are hopelessly ill-conditioned from N ~ 10 on) it takes batched block exponentials.
+    """
+    N = A.shape[0]
+    mu, V = np.linalg.eig(A)
+    if np.min(np.abs(mu)) > 1e-8 and np.linalg.cond(V) < 1e3:
+        Vinv = np.linalg.inv(V)
+        growth = np.exp(np.outer(h, mu))  # (steps, N)
+        Abar = np.einsum("ij,kj,jl->kil", V, growth, Vinv)
+        Bbar = ((growth - 1) / mu * (Vinv @ B)) @ V.T
+        if not (np.iscomplexobj(A) or np.iscomplexobj(B)):
+            Abar, Bbar = Abar.real, Bbar.real
+        return Abar, Bbar
+    block = np.zeros((N + 1, N + 1), dtype=np.result_type(A, B))
+    block[:N, :N], block[:N, N] = A, B
+    Abar = np.empty((h.size, N, N), dtype=block.dtype)
+    Bbar = np.empty((h.size, N), dtype=block.dtype)
+    chunk = max(1, 2**21 // (N + 1) ** 2)  # about 16 MiB of float64 per batch
+    for start in range(0, h.size, chunk):
+        E = scipy.linalg.expm(h[start:start + chunk, None, None] * block)
+        Abar[start:start + chunk], Bbar[start:start + chunk] = E[:, :N, :N], E[:, :N, N]
+    return Abar, Bbar
+
+
+@_one_blas_thread
+def legs_step(x: Any, u: float, k: int, A: Any, B: Any, method: LegSMethod = "zoh") -> np.ndarray:
+    """One LegS step x_k -> x_{k+1} (k >= 1, t = k eps) of the recurrence ``method`` (see LEGS_METHODS)."""
+    A, B = _as_system(A, B)
+    x = _as_vector(x, "x")
+    if x.shape != B.shape:
+        raise ValueError(f"x must have length {B.size}, got {x.size}")
+    u = complex(u) if isinstance(u, complex) else _check_real(u, "u")
+    k = _check_int(k, "k", low=1, high=2**62)
+    method = _check_choice(method, "method", LEGS_METHODS)
+    if method == "zoh":
+        Abar, Bbar = _zoh_blocks(A, B, np.array([math.log1p(1 / k)]))
+        return Abar[0] @ x + Bbar[0] * u
+    return _legs_approx_step(A, B, x, u, k, method, np.eye(A.shape[0]))
+
+
+def _legs_approx_step(A: np.ndarray, B: np.ndarray, x: np.ndarray, u: Any, k: int, method: str,
+                      eye: np.ndarray) -> np.ndarray:
+    """One step of an approximate LegS recurrence (no checks)."""
+    if method == "forward":
+        return x + (A @ x + B * u) / k
+    if method == "backward":
+        return np.linalg.solve(eye - A / (k + 1), x + B * u / (k + 1))
+    if method == "bilinear-same-t":
+        return np.linalg.solve(eye - A / (2 * k), x + A @ x / (2 * k) + B * u / k)
+    gain = math.log1p(1 / k) if method == "bilinear-log" else 1 / k
+    return np.linalg.solve(eye - A / (2 * (k + 1)), x + A @ x / (2 * k) + B * u * gain)
+
+
+@_one_blas_thread
+def run_legs(A: Any, B: Any, u: Any, method: LegSMethod = "zoh") -> np.ndarray:
+    """LegS states x_1 .. x_K for the inputs u_0 .. u_{K-1}: shape (K, N); row k remembers [0, (k+1) eps].
+
+    The first row is the exact x_1 = -A^{-1} B u_0 (every recurrence is singular at k = 0); the others follow
+    ``method`` (see LEGS_METHODS). No step size appears: LegS is time-scale equivariant.
+    """
+    A, B = _as_system(A, B)
+    u = _as_vector(u, "u")
+    method = _check_choice(method, "method", LEGS_METHODS)
+    K, N = u.size, A.shape[0]
+    out = np.empty((K, N), dtype=np.result_type(A, B, u))
+    out[0] = legs_first_state(A, B, 1.0) * u[0]
+    if K == 1:
+        return out
+    ks = np.arange(1, K)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if method == "zoh":
+            Abar, Bbar = _zoh_blocks(A, B, np.log1p(1 / ks))
+            for k in ks:
+                out[k] = Abar[k - 1] @ out[k - 1] + Bbar[k - 1] * u[k]
+        else:
+            eye = np.eye(N)
+            for k in ks:
+                out[k] = _legs_approx_step(A, B, out[k - 1], u[k], int(k), method, eye)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ projections
+def test_signal(t: Any) -> np.ndarray:
+    """The chapter's test signal f(t) = sin(4 pi t) + 0.5 cos(10 pi t + 1) + 0.3 sin(22 pi t + 0.3)."""
+    if isinstance(t, (str, bytes, bool)) or t is None:
+        raise TypeError(f"t must be a number or an array of numbers, got {type(t).__name__}")
+    try:
+        t = np.asarray(t, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"t must be a number or an array of numbers: {err}") from None
+    return np.sin(4 * np.pi * t) + 0.5 * np.cos(10 * np.pi * t + 1) + 0.3 * np.sin(22 * np.pi * t + 0.3)
+
+
+test_signal.__test__ = False  # not a pytest test, despite its name
+
+
+def midpoint_samples(f: Callable[[np.ndarray], Any], eps: float, T: float) -> np.ndarray:
+    """u_k = f((k + 1/2) eps) for the K = round(T / eps) steps that cover [0, T]."""
+    if not callable(f):
+        raise TypeError(f"f must be a function of time, got {type(f).__name__}")
+    eps = _check_real(eps, "eps", positive=True)
+    T = _check_real(T, "T", positive=True)
+    K = round(T / eps)
+    if K < 1 or abs(K * eps - T) > 1e-9 * max(1.0, T):
+        raise ValueError(f"T / eps must be a positive whole number of steps, got T={T}, eps={eps}")
+    return _as_vector(f((np.arange(K) + 0.5) * eps), "f(t)")
+
+
+def _window_breakpoints(K: int, eps: float, T: float, w: float) -> tuple[slice, np.ndarray]:
+    """The steps that overlap [T - w, T], and their boundaries k eps mapped to s in [-1, 1] (clipped)."""
+    k0 = min(K, max(0, math.floor((T - w) / eps) - 1))
+    k1 = max(k0, min(K, math.ceil(T / eps) + 1))
+    s = 2 * (np.arange(k0, k1 + 1) * eps - (T - w)) / w - 1
+    return slice(k0, k1), np.clip(s, -1.0, 1.0)
+
+
+def _check_window(u: np.ndarray, eps: float, T: float, w: float) -> None:
+    """The window [T-w, T] must lie within the recorded input [0, K eps] on the right."""
+    if T > u.size * eps * (1 + 1e-12):
+        raise ValueError(f"T = {T} lies beyond the input, which ends at K eps = {u.size * eps}")
+    if w > T * (1 + 1e-12) + 1e-15 and T <= 0:
+        raise ValueError("T must be positive")
+
+
+def project_window(u: Any, eps: float, T: float, w: float, N: int, norm: str = "su") -> np.ndarray:
+    """Exact Legendre coefficients c_0 .. c_{N-1} of the piecewise-constant input over the window [T - w, T]."""
+    u = _as_vector(u, "u")
+    eps = _check_real(eps, "eps", positive=True)
+    T = _check_real(T, "T", positive=True)
+    w = _check_real(w, "w", positive=True)
+    N = _check_int(N, "N")
+    _check_window(u, eps, T, w)
+    steps, s = _window_breakpoints(u.size, eps, T, w)
+    G = _legendre_antiderivative(N, s)
+    return (u[steps] @ np.diff(G, axis=0)) / norm_scale(N, norm)
+
+
+def project_history(u: Any, eps: float, N: int, T: float | None = None, norm: str = "su") -> np.ndarray:
+    """Exact Legendre coefficients of the whole history [0, T] (T = K eps by default): project_window with w = T."""
+    u = _as_vector(u, "u")
+    eps = _check_real(eps, "eps", positive=True)
+    T = u.size * eps if T is None else _check_real(T, "T", positive=True)
+    return project_window(u, eps, T, T, N, norm)
+
+
+def reconstruct(c: Any, s: Any, norm: str = "su") -> np.ndarray:
+    """sum_n c_n g_n(s) (in normalisation ``norm``) at the points s in [-1, 1]; c may be (N,) or (..., N)."""
+    c = _as_array(c, "c")
+    s = _as_vector(s, "s", complex_ok=False)
+    N = c.shape[-1]
+    G = legendre_orthonormal(N, s) * norm_scale(N, norm)
+    return c @ G.T
+
+
+def _input_at(u: np.ndarray, eps: float, t: np.ndarray) -> np.ndarray:
+    """The piecewise-constant input at times t (zero before 0)."""
+    k = np.floor(t / eps).astype(int)
+    return np.where(k >= 0, u[np.clip(k, 0, u.size - 1)], 0.0)
+
+
+def reconstruction_error(c: Any, u: Any, eps: float, T: float, w: float, M: int = 4000, norm: str = "su") -> float:
+    """Relative RMS error of sum_n c_n g_n against the piecewise-constant input on [T-w, T], at M cell midpoints."""
+    c = _as_vector(c, "c")
+    u = _as_vector(u, "u")
+    eps = _check_real(eps, "eps", positive=True)
+    T = _check_real(T, "T", positive=True)
+    w = _check_real(w, "w", positive=True)
+    M = _check_int(M, "M", high=10**7)
+    _check_window(u, eps, T, w)
+    s = -1 + (2 * np.arange(M) + 1) / M
+    target = _input_at(u, eps, (s + 1) * w / 2 + T - w)
+    if not np.any(target):
+        raise ValueError("the input is zero on the window, so a relative error is undefined")
+    approx = reconstruct(c, s, norm)
+    return float(np.sqrt(np.mean(np.abs(approx - target) ** 2) / np.mean(np.abs(target) ** 2)))
+
+
+def relative_error(x: Any, ref: Any) -> float:
+    """||x - ref||_2 / ||ref||_2 (inf if x is not finite)."""
+    x, ref = np.asarray(x), np.asarray(ref)
+    if x.shape != ref.shape:
+        raise ValueError(f"x and ref must have the same shape, got {x.shape} and {ref.shape}")
+    if not np.all(np.isfinite(x)):
+        return math.inf
+    return float(np.linalg.norm(x - ref) / np.linalg.norm(ref))
+
+
+# ------------------------------------------------------------------------------------------------ Fourier basis
+def fourier_project(u: Any, eps: float, T: float, w: float, N: int) -> np.ndarray:
+    """Exact c_n = int_0^1 u(s w + T - w) e^{-2 i pi n s} ds, n = -N..N, of the piecewise-constant input."""
+    u = _as_vector(u, "u")
+    eps = _check_real(eps, "eps", positive=True)
+    T = _check_real(T, "T", positive=True)
+    w = _check_real(w, "w", positive=True)
+    N = _check_int(N, "N", low=0)
+    _check_window(u, eps, T, w)
+    steps, s = _window_breakpoints(u.size, eps, T, w)
+    s = (s + 1) / 2  # on [0, 1]
+    n = np.arange(-N, N + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        F = np.where(n == 0, s[:, None] + 0j, np.exp(-2j * np.pi * np.outer(s, n)) / (-2j * np.pi * n))
+    return u[steps] @ np.diff(F, axis=0)
+
+
+def fourier_reconstruct(c: Any, s: Any) -> np.ndarray:
+    """sum_n c_n e^{2 i pi n s} (n = -N..N) at points s in [0, 1]; the real part for a real input."""
+    c = _as_vector(c, "c")
+    s = _as_vector(s, "s", complex_ok=False)
+    if c.size % 2 == 0:
+        raise ValueError(f"c must have an odd length 2N+1, got {c.size}")
+    N = c.size // 2
+    return np.exp(2j * np.pi * np.outer(s, np.arange(-N, N + 1))) @ c
+
+
+def sawtooth_partial_sum(s: Any, K: int) -> np.ndarray:
+    """The partial sum 1/2 + (i / 2 pi) sum_{0<|k|<=K} e^{2 i pi k s} / k (real), which tends to s on (0, 1)."""
+    s = _as_vector(s, "s", complex_ok=False)
+    K = _check_int(K, "K", low=0)
+    k = np.arange(1, K + 1)
+    return 0.5 - (np.sin(2 * np.pi * np.outer(s, k)) / (np.pi * k)).sum(axis=1)
+
+
+# ------------------------------------------------------------------------------------------------ properties
+def legt_eigenvalues(N: int, exact: bool = True, dps: int = 30) -> np.ndarray:
+    """Eigenvalues of LegT (w = 1), sorted by imaginary part: exactly (mpmath) or with float64 ``eigvals``.
+
+    The exact route uses the fact that LegT's characteristic polynomial is the denominator of the [N-1/N] Pade
+    approximant of e^{-s} (the LMU construction); float64 ``eigvals`` is unreliable from N ~ 32 on, because the
+    matrix is far from normal.
+    """
+    N = _check_int(N, "N", high=128)
+    if not isinstance(exact, bool):
+        raise TypeError(f"exact must be True or False, got {type(exact).__name__}")
+    if exact:
+        dps = _check_int(dps, "dps", low=15, high=1000)
+    return _legt_eigenvalues(N, exact, dps).copy()
+
+
+@lru_cache(maxsize=32)
+def _legt_eigenvalues(N: int, exact: bool, dps: int) -> np.ndarray:
+    """legt_eigenvalues without checks (cached: the exact route takes seconds from N ~ 32)."""
+    if exact:
+        import mpmath
+
+        with mpmath.workdps(dps):
+            f = math.factorial
+            coeffs = [mpmath.mpf(f(2 * N - 1 - j) * f(N)) / (f(2 * N - 1) * f(j) * f(N - j)) for j in range(N + 1)]
+            roots = mpmath.polyroots(coeffs[::-1], maxsteps=400, extraprec=4 * N + 40)
+            ev = np.array([complex(r) for r in roots])
+    else:
+        ev = np.linalg.eigvals(legt_matrices(N)[0])
+    return ev[np.lexsort((ev.real, ev.imag))]
+
+
+def legt_euler_threshold(eigenvalues: Any) -> float:
+    """The largest stable forward-Euler step: min over eigenvalues of 2 |Re l| / |l|^2 (|1 + eps l| < 1 below it)."""
+    ev = _as_vector(eigenvalues, "eigenvalues")
+    if np.any(ev.real >= 0):
+        raise ValueError("eigenvalues must all have negative real parts")
+    return float(np.min(2 * np.abs(ev.real) / np.abs(ev) ** 2))
+
+
+@_one_blas_thread
+def legs_impulse_memory(N: int, m: int, n: Any) -> np.ndarray:
+    """LegS states x_n (rows) after a unit impulse held over step m, by exact propagation e^{ln(n/(m+1)) A}."""
+    N = _check_int(N, "N", high=512)
+    m = _check_int(m, "m")
+    n = np.atleast_1d(np.asarray(n))
+    if n.ndim != 1 or not np.issubdtype(n.dtype, np.integer) or np.any(n <= m):
+        raise ValueError(f"n must be integers larger than m = {m}")
+    A, B = legs_matrices(N)
+    Abar, Bbar = _zoh_blocks(A, B, np.array([math.log1p(1 / m)]))
+    x = Bbar[0]  # the state after the impulse step, from x_m = 0
+    props = scipy.linalg.expm(np.log(n / (m + 1))[:, None, None] * A)
+    return props @ x
+
+
+@_one_blas_thread
+def impulse_response(A: Any, B: Any, t: Any) -> np.ndarray:
+    """e^{tA} B for every time in ``t`` (the impulse response of x' = Ax + Bu): shape (len(t), N)."""
+    A, B = _as_system(A, B)
+    t = _as_vector(t, "t", complex_ok=False)
+    out = np.empty((t.size, B.size), dtype=np.result_type(A, B))
+    chunk = max(1, 2**21 // B.size**2)
+    for start in range(0, t.size, chunk):
+        out[start:start + chunk] = scipy.linalg.expm(t[start:start + chunk, None, None] * A) @ B
+    return out
+
+
+def httyh_kernel(N: int, t: Any) -> np.ndarray:
+    """The warped-Legendre kernels sqrt(2n+1) P_n(2 e^{-t} - 1) e^{-t}, n < N, at times t: shape (len(t), N)."""
+    N = _check_int(N, "N")
+    t = _as_vector(t, "t", complex_ok=False)
+    if np.any(t < 0):
+        raise ValueError("t must be non-negative")
+    r = np.exp(-t)
+    return legendre(N, 2 * r - 1) * np.sqrt(2 * np.arange(N) + 1) * r[:, None]
+
+
+# ------------------------------------------------------------------------------------------------ experiments
+@dataclass(frozen=True)
+class MemoryRun:
+    """One run of a memory on a sampled signal: its final state, the exact coefficients, and the errors."""
+
+    memory: str
+    method: str
+    N: int
+    eps: float
+    T: float
+    w: float
+    u: np.ndarray
+    states: np.ndarray
+    exact: np.ndarray
+    coef_error: float
+    recon_error: float
+    best_recon_error: float
+    spectral_radius: float | None = None
+
+    def curve(self, points: int = 800, which: str = "state") -> tuple[np.ndarray, np.ndarray]:
+        """Times and values of the reconstruction from the final ``"state"`` (or the ``"exact"`` projection)."""
+        if self.memory not in ("legt", "legs"):
+            raise ValueError("curve() needs a Legendre memory ('legt' or 'legs')")
+        points = _check_int(points, "points", low=2, high=10**6)
+        which = _check_choice(which, "which", ("state", "exact"))
+        s = -1 + (2 * np.arange(points) + 1) / points
+        c = self.states[-1] if which == "state" else self.exact
+        return (s + 1) * self.w / 2 + self.T - self.w, reconstruct(c, s)
+
+
+@_one_blas_thread
+def memory_run(memory: str, N: int, eps: float, method: str, T: float = 1.0, w: float | None = None,
+               signal: Callable[[np.ndarray], Any] = test_signal, M: int = 4000) -> MemoryRun:
+    """Run "legt", "legs", "fout" or "fous" on ``signal`` sampled at step midpoints up to T; compare with exact.
+
+    LegT/FouT start from x_0 = 0 with window w (default 1) and use ``discretize(..., method)``; LegS/FouS use
+    ``run_legs(..., method)`` and remember [0, T]. Errors are relative: coefficients in the 2-norm, reconstruction
+    as an RMS over M cell midpoints (Legendre memories only; NaN for Fourier).
+    """
+    memory = _check_choice(memory, "memory", ("legt", "legs", "fout", "fous"))
+    N = _check_int(N, "N", high=1024)
+    eps = _check_real(eps, "eps", positive=True)
+    T = _check_real(T, "T", positive=True)
+    u = midpoint_samples(signal, eps, T)
+    windowed = memory in ("legt", "fout")
+    w = (1.0 if w is None else _check_real(w, "w", positive=True)) if windowed else T
+    if windowed:
+        method = _check_choice(method, "method", LTI_METHODS[:4])
+        A, B = legt_matrices(N, w) if memory == "legt" else fourier_window_matrices(N, w)
+        Abar, Bbar = discretize(A, B, eps, method)
+        states = run_lti(Abar, Bbar, u)
+        radius = float(np.max(np.abs(np.linalg.eigvals(Abar))))
+    else:
+        method = _check_choice(method, "method", LEGS_METHODS)
+        A, B = legs_matrices(N) if memory == "legs" else fourier_scaled_matrices(N)
+        states = run_legs(A, B, u, method)
+        radius = None
+    if memory in ("legt", "legs"):
+        exact = project_window(u, eps, T, w, N)
+        recon = reconstruction_error(states[-1], u, eps, T, w, M) if np.all(np.isfinite(states[-1])) else math.inf
+        best = reconstruction_error(exact, u, eps, T, w, M)
+    else:
+        exact = fourier_project(u, eps, T, w, N)
+        recon = best = math.nan
+    return MemoryRun(memory, method, N, eps, T, w, u, states, exact, relative_error(states[-1], exact), recon, best,
+                     radius)
+
+
+def plot_memory(run: MemoryRun, ax: Axes | None = None, points: int = 800) -> Axes:
+    """Draw the input over the remembered interval, the exact projection and the run's reconstruction."""
+    import matplotlib.pyplot as plt
+
+    from kexue.plotting import PALETTE
+
+    if not isinstance(run, MemoryRun) or run.memory not in ("legt", "legs"):
+        raise TypeError("run must be a MemoryRun of a Legendre memory ('legt' or 'legs')")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.6))
+    s = -1 + (2 * np.arange(points) + 1) / points
+    t = (s + 1) * run.w / 2 + run.T - run.w
+    ax.plot(t, _input_at(run.u, run.eps, t), color="0.6", lw=1.0, label="input (piecewise constant)")
+    ax.plot(t, reconstruct(run.exact, s), color=PALETTE["blue"], lw=1.6, label="exact projection")
+    finite = np.all(np.isfinite(run.states[-1]))
+    y = reconstruct(run.states[-1], s) if finite else np.full_like(t, np.nan)
+    ax.plot(t, y, color=PALETTE["vermillion"], lw=1.4, ls="--", label=f"state of the recurrence ({run.method})")
+    ax.set(xlabel="time t (s)", ylabel="signal (a.u.)", ylim=(-2.5, 2.5))
+    if not finite or np.max(np.abs(y)) > 2.5:
+        ax.text(0.02, 0.95, "the recurrence has blown up" if not finite else "reconstruction leaves the frame",
+                transform=ax.transAxes, va="top", color=PALETTE["vermillion"])
+    return ax
+
+
+# ------------------------------------------------------------------------------------------------ exercises
+def _random_stable_system(rng: np.random.Generator, N: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A random matrix with eigenvalues in the left half plane, and a random B."""
+    M = rng.normal(size=(N, N))
+    return M - (np.max(np.linalg.eigvals(M).real) + 1) * np.eye(N), rng.normal(size=N)
+
+
+def _max_error(got: Any, expected: np.ndarray) -> float:
+    """max |got - expected| / max(1, max |expected|), or inf if ``got`` has the wrong shape or is not numeric."""
+    try:
+        got = np.asarray(got, dtype=np.result_type(expected, float))
+    except (TypeError, ValueError):
+        return math.inf
+    if got.shape != expected.shape and got.size == expected.size:
+        got = got.reshape(expected.shape)
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return math.inf
+    return float(np.max(np.abs(got - expected)) / max(1.0, float(np.max(np.abs(expected)))))
+
+
+@exercises.register("hippo-alpha-scheme",
+                    hint="Weight the state integral as alpha x_k + (1 - alpha) x_{k+1}, collect x_{k+1} on the left "
+                         "and solve; the input integral over one step is exactly eps u_k.")
+def _check_alpha_scheme(answer: Any) -> tuple[bool, str]:
+    """A student's alpha_discretize(A, B, eps, alpha) -> (Abar, Bbar), against discretize(..., "alpha")."""
+    if not callable(answer):
+        return False, "pass a function alpha_discretize(A, B, eps, alpha) returning (Abar, Bbar)."
+    rng = np.random.default_rng(10137)
+    results: dict[float, bool] = {}
+    raised = 0
+    for alpha in (0.0, 0.5, 1.0, 0.3):
+        A, B = _random_stable_system(rng)
+        expected = discretize(A, B, 0.1, "alpha", alpha=alpha)
+        try:
+            Abar, Bbar = answer(A.copy(), B.copy(), 0.1, alpha)
+            results[alpha] = _max_error(Abar, expected[0]) < 1e-12 and _max_error(Bbar, expected[1]) < 1e-12
+        except Exception:  # a broken student function is feedback, not a crash
+            raised += 1
+            results[alpha] = False
+    if all(results.values()):
+        return True, "right for alpha = 0 (backward), 1/2 (bilinear), 1 (forward) and 0.3, to 1e-12."
+    names = {0.0: "0 (backward Euler)", 0.5: "1/2 (bilinear)", 1.0: "1 (forward Euler)", 0.3: "0.3"}
+    wrong = ", ".join(names[a] for a, ok in results.items() if not ok)
+    message = f"(Abar, Bbar) differ from the alpha-scheme for alpha = {wrong} (random stable 5x5 A, eps = 0.1)."
+    if raised:
+        message += f" Your function raised an exception {raised} time(s)."
+    return False, message
+
+
+def _lambda_function(answer: Any) -> Callable[[int], float] | Any:
+    """A student's lam_n as a SymPy expression or string in n, or a Python function of n."""
+    if callable(answer) and not hasattr(answer, "free_symbols"):
+        return answer
+    import sympy as sp
+
+    n = sp.Symbol("n", integer=True, nonnegative=True)
+    expr = sp.sympify(answer, locals={"n": n})
+    if isinstance(expr, sp.Expr):  # a student's own Symbol("n") (without assumptions) means the same n
+        expr = expr.subs({x: n for x in expr.free_symbols if x.name == "n"})
+    if not isinstance(expr, sp.Expr) or expr.free_symbols - {n}:
+        raise ValueError("give lam_n as an expression in the single symbol n (or a function of n)")
+    return expr
+
+
+@exercises.register("hippo-rescaling",
+                    hint="Under c_n = lam_n c~_n the entries become A_nk lam_k / lam_n and B_n / lam_n. Make "
+                         "lam_k / lam_n cancel one square-root factor of A_nk, then fix the constant with B.")
+def _check_rescaling(answer: Any) -> tuple[bool, str]:
+    """lam_n (SymPy expression in n, string, or function) turning LegT (w = 1) into A_nk = -(2n+1), B_n = 2n+1."""
+    import sympy as sp
+
+    lam = _lambda_function(answer)
+    n, k = sp.symbols("n k", integer=True, nonnegative=True)
+    if isinstance(lam, sp.Expr):
+        lam_n, lam_k = lam, lam.subs(n, k)
+        # Symbolic check below the diagonal (k < n) and of B, for all n and k at once: the ratios to the targets
+        # square to 1 (squaring removes the square roots SymPy will not always cancel); signs are checked below.
+        ratio_a = sp.sqrt((2 * n + 1) * (2 * k + 1)) * lam_k / lam_n / (2 * n + 1)
+        ratio_b = sp.sqrt(2 * (2 * n + 1)) / lam_n / (2 * n + 1)
+        a_ok = sp.simplify(sp.expand_power_base(ratio_a**2, force=True) - 1) == 0
+        b_ok = sp.simplify(sp.expand_power_base(ratio_b**2, force=True) - 1) == 0
+        values = [complex(lam_n.subs(n, i).evalf()) for i in range(6)]
+    else:
+        try:
+            values = [complex(lam(i)) for i in range(6)]
+        except Exception as err:
+            return False, f"your function raised an exception: {type(err).__name__}"
+        a_ok = b_ok = None
+    values = np.array(values)
+    if np.any(values == 0) or not np.all(np.isfinite(values)):
+        return False, "lam_n must be finite and non-zero for n = 0..5."
+    A, B = legt_matrices(6)
+    At, Bt = rescale(A, B, values)
+    target_A, target_B = legt_matrices(6, norm="lmu")
+    a_num = np.allclose(At, target_A, rtol=1e-12, atol=1e-12)
+    b_num = np.allclose(Bt, target_B, rtol=1e-12, atol=1e-12)
+    a_ok = a_num if a_ok is None else (a_ok and a_num)
+    b_ok = b_num if b_ok is None else (b_ok and b_num)
+    how = "symbolically for all n, k" if isinstance(lam, sp.Expr) else "for N = 6"
+    if a_ok and b_ok:
+        return True, f"right ({how}): the rescaled LegT has A_nk = -(2n+1) below the diagonal and B_n = 2n+1."
+    if a_ok:
+        ratio = Bt / target_B
+        if np.allclose(ratio, ratio[0]):
+            slip = " (the slip in the original article gives this factor too)" if np.isclose(
+                ratio[0], 1 / np.sqrt(2)) else ""
+            return False, (f"A is right, but every B_n is off by the same factor {ratio[0].real:.4g}: "
+                           f"the constant in lam_n is wrong{slip}.")
+        return False, "A is right, but B_n is not 2n+1."
+    return False, "the rescaled A is not -(2n+1) below the diagonal: lam_k / lam_n must cancel sqrt(2k+1)."
+
+
+@exercises.register("hippo-legs-solve",
+                    hint="With S_n = sum_{k<=n} sqrt(2k+1) z_k, row n of z - lam A z = v involves only z_n, S_n and "
+                         "S_{n-1}; solve it for S_n, loop over n, then recover z_n = (S_n - S_{n-1}) / sqrt(2n+1).")
+def _check_legs_solve(answer: Any) -> tuple[bool, str]:
+    """A student's solve(lam, v) = (I - lam A)^{-1} v for LegS, against a dense solve (relative error < 1e-10)."""
+    if not callable(answer):
+        return False, "pass a function solve(lam, v) returning (I - lam A)^{-1} v."
+    rng = np.random.default_rng(6)
+    bad: list[str] = []
+    raised = 0
+    for N in (1, 5, 64, 300):
+        A = legs_matrices(N)[0]
+        for lam in (0.1, 1.0, 10.0):
+            v = rng.normal(size=N)
+            expected = np.linalg.solve(np.eye(N) - lam * A, v)
+            try:
+                got = answer(lam, v.copy())
+            except Exception:
+                raised += 1
+                bad.append(f"N={N}, lam={lam}")
+                continue
+            if _max_error(got, expected) > 1e-10:
+                bad.append(f"N={N}, lam={lam}")
+    if not bad:
+        return True, "right for N = 1, 5, 64, 300 and lam = 0.1, 1, 10 (relative error below 1e-10)."
+    message = f"wrong for {len(bad)} of 12 cases, e.g. {', '.join(bad[:3])}."
+    if raised:
+        message += f" Your function raised an exception {raised} time(s)."
+    return False, message
+
+
+@exercises.register("hippo-propagator",
+                    hint="A is lower triangular with eigenvalues -1, -2, -3, so e^{hA} = sum_j r^j P_j with spectral "
+                         "projectors P_j = prod_{i != j} (A + i I) / (i - j) and r = e^{-h}.")
+def _check_propagator(answer: Any) -> tuple[bool, str]:
+    """Three polynomials in r: the entries (1,0), (2,0), (2,1) of e^{hA} for LegS, N = 3, with r = e^{-h}."""
+    import sympy as sp
+
+    from kexue import hippo_symbolic
+
+    r = sp.Symbol("r")
+    if isinstance(answer, dict):
+        answer = [answer.get(key) for key in ((1, 0), (2, 0), (2, 1))]
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__") or len(answer) != 3:
+        return False, "give three expressions in r: the entries (1,0), (2,0) and (2,1) of e^{hA}, in that order."
+    P = hippo_symbolic.legs_propagator(3, r)
+    names = ("(1,0)", "(2,0)", "(2,1)")
+    wrong = []
+    for name, got, (i, j) in zip(names, answer, ((1, 0), (2, 0), (2, 1))):
+        try:
+            expr = sp.sympify(got, locals={"r": r})
+        except (sp.SympifyError, TypeError, AttributeError):
+            wrong.append(f"{name} (not readable)")
+            continue
+        if not isinstance(expr, sp.Expr) or expr.free_symbols - {r}:
+            wrong.append(f"{name} (not an expression in r alone)")
+        elif sp.expand(expr - P[i, j]) != 0:
+            wrong.append(name)
+    if not wrong:
+        return True, "right: all three entries agree with e^{hA} as exact polynomials in r = e^{-h}."
+    return False, f"entries {', '.join(wrong)} do not agree with e^{{hA}} (checked symbolically as polynomials in r)."
+
+
+@exercises.register("hippo-fourier-scaled",
+                    hint="Differentiate c_n(T) = int_0^1 u(sT) e^{-2i pi n s} ds, integrate by parts, and expand the "
+                         "leftover factor s in the Fourier series 1/2 + (i/2pi) sum_{k!=0} e^{2i pi k s}/k.")
+def _check_fourier_scaled(answer: Any) -> tuple[bool, str]:
+    """(make_matrices, error16): a FouS builder N -> (A, B), and the measured error for N = 16, K = 400."""
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2 or not callable(answer[0]):
+        return False, "give a pair (make_matrices, error) with make_matrices(N) -> (A, B)."
+    make, reported = answer
+    wrong = []
+    for N in (1, 3, 8):
+        A, B = fourier_scaled_matrices(N)
+        try:
+            got_A, got_B = make(N)
+            ok = _max_error(got_A, A) < 1e-12 and _max_error(got_B, B) < 1e-12
+        except Exception:
+            ok = False
+        if not ok:
+            wrong.append(N)
+    try:
+        reported = float(reported)
+    except (TypeError, ValueError):
+        return False, "the error must be a number."
+    expected = memory_run("fous", 16, 1 / 400, "zoh").coef_error
+    error_ok = abs(reported - expected) <= 0.01 * expected
+    if not wrong and error_ok:
+        return True, "right: the matrices agree for N = 1, 3, 8 and your error for N = 16 is within 1%."
+    parts = []
+    if wrong:
+        parts.append(f"the matrices differ for N = {wrong} (frequencies -N..N, in increasing order)")
+    if not error_ok:
+        side = "too large" if reported > expected else "too small"
+        parts.append(f"the reported error is {side} by more than 1% (exact log-time steps, K = 400 on [0, 1], "
+                     "relative 2-norm error against the exact Fourier coefficients)")
+    return False, "; ".join(parts) + "."

@@ -1,0 +1,912 @@
+"""O-GAN: a GAN whose discriminator is also an encoder.
+
+Chapter source: Su Jianlin (苏剑林), 《O-GAN:简单修改,让GAN的判别器变成一个编码器!》 ("O-GAN: a simple change that
+turns a GAN's discriminator into an encoder"), Scientific Spaces, 2019-03-06, https://kexue.fm/archives/6409; paper
+arXiv:1903.01931; official Keras code github.com/bojone/o-gan.
+
+The discriminator is a vector-valued network ``E: R^{n_x} -> R^{n_z}``; its score is the *mean* of ``E(x)``'s
+coordinates (real images score low), and one extra loss term, the Pearson correlation between the noise ``z`` and
+``E(G(z))``, makes it an encoder. Reconstructions are ``G(N(E(x)))`` with ``N`` the standardisation.
+
+The loss is the official one (``o_gan_celeba.py``), a single objective whose stop-gradients route the terms:
+
+- ``t1 = avg E(x) - avg E(sg[G(z)])`` and ``qp = t1**2 / mean_pixels((x - sg[G(z)])**2)`` reach only E;
+- ``t2 = avg E(G(z)) - avg E(sg[G(z)])`` reaches only G (its two parts cancel for E);
+- ``corr = rho(z, E(G(z)))`` reaches both;
+- ``loss = mean(t1 + t2 - lam2 * corr) + lam1 * mean(qp)`` with ``lam1 = 0.25``, ``lam2 = 0.5``.
+
+torch is imported at the top: this module is about training networks. ``import kexue`` does not import it.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from kexue import exercises
+from kexue.validate import choice as _check_choice, integer as _check_int, real as _check_real
+
+__all__ = [
+    "INVARIANCE_CASES", "OFFICIAL_PARAMS", "ROUTING_KEYS", "TrainLog", "class_entropy", "code_correlation",
+    "count_parameters", "decode", "decompose", "digit_classifier", "encode", "free_cores", "image_rows",
+    "interpolate", "linear_probe", "make_conv_ogan", "make_mlp_ogan", "nearest_mse", "official_architecture",
+    "ogan_loss", "ogan_terms", "pearson", "plot_decomposition", "reconstruct", "sample", "standardize", "train_many",
+    "train_ogan", "usable_cores",
+]
+
+# Trainable parameters of the official 128-px CelebA model (o_gan_celeba.py), encoder and generator.
+OFFICIAL_PARAMS: dict[str, int] = {"E": 19_515_904, "G": 19_531_267}
+RECONS = ("corr", "mse")
+OPTIMIZERS = ("rmsprop", "adam")
+
+
+# --- Input checks ------------------------------------------------------------------------------------------------
+def _check_module(value: Any, name: str) -> nn.Module:
+    """Return ``value`` if it is a torch Module; else raise naming ``name``."""
+    if not isinstance(value, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
+    return value
+
+
+def _as_float_tensor(value: Any, name: str, min_dim: int = 1) -> torch.Tensor:
+    """A float32 tensor from a tensor or array-like of reals, with at least ``min_dim`` dimensions."""
+    if isinstance(value, torch.Tensor):
+        tensor = value if value.is_floating_point() else value.float()
+    else:
+        try:
+            array = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+        tensor = torch.from_numpy(array)
+    if tensor.dim() < min_dim:
+        raise ValueError(f"{name} must have at least {min_dim} dimension(s), got shape {tuple(tensor.shape)}")
+    return tensor
+
+
+def _check_dim(x: Any, dim: Any, name: str) -> int:
+    """Validate a dimension index for ``x`` and the length (at least 2) along it."""
+    dim = _check_int(dim, "dim")
+    ndim = x.dim() if isinstance(x, torch.Tensor) else x.ndim
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"dim must index one of the {ndim} dimensions of {name}, got {dim}")
+    if x.shape[dim] < 2:
+        raise ValueError(f"{name} needs at least 2 coordinates along dim {dim}, got {x.shape[dim]}")
+    return dim
+
+
+def _as_vectors(value: Any, name: str) -> np.ndarray | torch.Tensor:
+    """A tensor unchanged, or an array-like as a float64 NumPy array with at least one dimension."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() < 1:
+            raise ValueError(f"{name} must have at least one dimension, got a scalar")
+        return value if value.is_floating_point() else value.double()
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+    if array.ndim < 1:
+        raise ValueError(f"{name} must have at least one dimension, got a scalar")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must contain only finite numbers")
+    return array
+
+
+# --- The decomposition and the correlation -----------------------------------------------------------------------
+def decompose(z: Any, dim: int = -1) -> tuple[Any, Any, Any]:
+    """(avg, std, N) of z along ``dim`` (population std), so that z = avg + std * N; tensors stay tensors."""
+    z = _as_vectors(z, "z")
+    dim = _check_dim(z, dim, "z")
+    avg = z.mean(dim, keepdims=True) if isinstance(z, np.ndarray) else z.mean(dim, keepdim=True)
+    centred = z - avg
+    std = (centred**2).mean(dim, keepdims=True) if isinstance(z, np.ndarray) else (centred**2).mean(dim, keepdim=True)
+    std = std**0.5
+    if bool((std == 0).any()):
+        raise ValueError("z has a constant vector along dim: its standardisation is undefined")
+    return avg, std, centred / std
+
+
+def standardize(z: Any, dim: int = -1) -> Any:
+    """N(z) = (z - avg z) / std z along ``dim``, with the population std (divide by n, not n - 1)."""
+    return decompose(z, dim)[2]
+
+
+def pearson(z: Any, zh: Any, dim: int = -1) -> Any:
+    """Pearson correlation of z and zh along ``dim`` (batched); equals cos(N(z), N(zh)). Tensors stay tensors."""
+    z, zh = _as_vectors(z, "z"), _as_vectors(zh, "zh")
+    if isinstance(z, torch.Tensor) != isinstance(zh, torch.Tensor):
+        z, zh = (torch.as_tensor(v) if not isinstance(v, torch.Tensor) else v for v in (z, zh))
+        zh = zh.to(z.dtype)
+    dim = _check_dim(z, dim, "z")
+    _check_dim(zh, dim, "zh")
+    if z.shape[dim] != zh.shape[dim]:
+        raise ValueError(f"z and zh must have the same length along dim {dim}, got {z.shape[dim]} and "
+                         f"{zh.shape[dim]}")
+    if isinstance(z, np.ndarray):
+        a = z - z.mean(dim, keepdims=True)
+        b = zh - zh.mean(dim, keepdims=True)
+        norms = np.sqrt((a**2).sum(dim) * (b**2).sum(dim))
+        if np.any(norms == 0):
+            raise ValueError("z or zh has a constant vector along dim: the correlation is undefined")
+        return (a * b).sum(dim) / norms
+    # Torch: the official code's form, dot product of L2-normalised centred vectors (safe and differentiable).
+    a = z - z.mean(dim, keepdim=True)
+    b = zh - zh.mean(dim, keepdim=True)
+    a = a / (a**2).sum(dim, keepdim=True).clamp_min(1e-12).sqrt()
+    b = b / (b**2).sum(dim, keepdim=True).clamp_min(1e-12).sqrt()
+    return (a * b).sum(dim)
+
+
+# --- The loss ------------------------------------------------------------------------------------------------------
+def _check_batch(E: Any, G: Any, x: Any, z: Any) -> tuple[nn.Module, nn.Module, torch.Tensor, torch.Tensor]:
+    """Validate the networks and a batch of real images x and noise z."""
+    E, G = _check_module(E, "E"), _check_module(G, "G")
+    x, z = _as_float_tensor(x, "x", 2), _as_float_tensor(z, "z", 2)
+    if z.dim() != 2:
+        raise ValueError(f"z must have shape (batch, n_z), got {tuple(z.shape)}")
+    if x.shape[0] != z.shape[0]:
+        raise ValueError(f"x and z must have the same batch size, got {x.shape[0]} and {z.shape[0]}")
+    if z.shape[1] < 2:
+        raise ValueError(f"z needs at least 2 coordinates for a correlation, got {z.shape[1]}")
+    return E, G, x, z
+
+
+def ogan_terms(E: nn.Module, G: nn.Module, x: Any, z: Any) -> dict[str, torch.Tensor]:
+    """The per-sample terms of the official loss: t1, t2, qp, corr (and mse, for the ablation), as tensors."""
+    E, G, x, z = _check_batch(E, G, x, z)
+    x_fake = G(z)
+    if x_fake.shape != x.shape:
+        raise ValueError(f"G(z) has shape {tuple(x_fake.shape)} but x has shape {tuple(x.shape)}")
+    x_fake_sg = x_fake.detach()  # sg[G(z)]
+    e_real, e_fake, e_fake_sg = E(x), E(x_fake), E(x_fake_sg)  # three calls, as in the official code
+    if e_fake.shape != z.shape:
+        raise ValueError(f"E(G(z)) has shape {tuple(e_fake.shape)} but z has shape {tuple(z.shape)}")
+    t1 = e_real.mean(1) - e_fake_sg.mean(1)
+    t2 = e_fake.mean(1) - e_fake_sg.mean(1)
+    qp = t1**2 / ((x - x_fake_sg) ** 2).flatten(1).mean(1)
+    return {"t1": t1, "t2": t2, "qp": qp, "corr": pearson(z, e_fake), "mse": ((z - e_fake) ** 2).mean(1)}
+
+
+def _combine(terms: dict[str, torch.Tensor], lam1: float, lam2: float, recon: str) -> torch.Tensor:
+    """The scalar loss from the per-sample terms."""
+    recon_term = -lam2 * terms["corr"] if recon == "corr" else lam2 * terms["mse"]
+    return (terms["t1"] + terms["t2"] + recon_term).mean() + lam1 * terms["qp"].mean()
+
+
+def ogan_loss(E: nn.Module, G: nn.Module, x: Any, z: Any, lam1: float = 0.25, lam2: float = 0.5,
+              recon: str = "corr") -> tuple[torch.Tensor, dict[str, float]]:
+    """The official single O-GAN loss and its batch means; recon="mse" swaps -lam2*corr for lam2*mean((z-E(G(z)))^2)."""
+    lam1, lam2 = _check_real(lam1, "lam1", 0.0), _check_real(lam2, "lam2", 0.0)
+    recon = _check_choice(recon, "recon", RECONS)
+    terms = ogan_terms(E, G, x, z)
+    loss = _combine(terms, lam1, lam2, recon)
+    stats = {name: float(value.detach().mean()) for name, value in terms.items()}
+    stats["loss"] = float(loss.detach())
+    return loss, stats
+
+
+# --- Models ----------------------------------------------------------------------------------------------------
+def make_mlp_ogan(n_x: int = 64, n_z: int = 16, hidden: int = 256) -> tuple[nn.Module, nn.Module]:
+    """A small (E, G) pair of MLPs: E = n_x-h-h-n_z with LeakyReLU(0.2); G = n_z-h-h-n_x with BN, ReLU and tanh."""
+    n_x, n_z, hidden = _check_int(n_x, "n_x", 1), _check_int(n_z, "n_z", 2), _check_int(hidden, "hidden", 1)
+    E = nn.Sequential(nn.Linear(n_x, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                      nn.Linear(hidden, n_z))
+    G = nn.Sequential(nn.Linear(n_z, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                      nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                      nn.Linear(hidden, n_x), nn.Tanh())
+    return E, G
+
+
+def make_conv_ogan(img_size: int = 28, channels: int = 1, n_z: int = 16,
+                   width: int = 32) -> tuple[nn.Module, nn.Module]:
+    """A small DCGAN-style (E, G) for (B, channels, img_size, img_size) images; img_size divisible by 4."""
+    img_size, channels = _check_int(img_size, "img_size", 4), _check_int(channels, "channels", 1)
+    n_z, width = _check_int(n_z, "n_z", 2), _check_int(width, "width", 1)
+    if img_size % 4:
+        raise ValueError(f"img_size must be divisible by 4, got {img_size}")
+    s = img_size // 4
+    E = nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
+                      nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+                      nn.Flatten(), nn.Linear(2 * width * s * s, n_z))
+    G = nn.Sequential(nn.Linear(n_z, 2 * width * s * s), nn.BatchNorm1d(2 * width * s * s), nn.ReLU(),
+                      nn.Unflatten(1, (2 * width, s, s)),
+                      nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),
+                      nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh())
+    return E, G
+
+
+def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "meta") -> tuple[nn.Module, nn.Module]:
+    """A PyTorch transcription of the official o_gan_celeba.py encoder and generator (on the meta device: no memory)."""
+    img_dim, z_dim = _check_int(img_dim, "img_dim", 16), _check_int(z_dim, "z_dim", 2)
+    if img_dim & (img_dim - 1):
+        raise ValueError(f"img_dim must be a power of two, got {img_dim}")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    num_layers = int(math.log2(img_dim)) - 3
+    max_channels = img_dim * 8
+    f_size = img_dim // 2 ** (num_layers + 1)
+
+    # Keras defaults: BatchNormalization(momentum=0.99, epsilon=1e-3); 'same' 5x5 stride-2 convs halve or double.
+    def bn(c: int) -> nn.Module:
+        return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+    with torch.device(device):
+        layers: list[nn.Module] = []
+        in_ch = 3
+        for i in range(num_layers + 1):
+            out_ch = max_channels // 2 ** (num_layers - i)
+            layers.append(nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2))
+            if i > 0:
+                layers.append(bn(out_ch))
+            layers.append(nn.LeakyReLU(0.2))
+            in_ch = out_ch
+        layers += [nn.Flatten(), nn.Linear(f_size * f_size * max_channels, z_dim)]
+        E = nn.Sequential(*layers)
+
+        layers = [nn.Linear(z_dim, f_size * f_size * max_channels), nn.Unflatten(1, (max_channels, f_size, f_size)),
+                  bn(max_channels), nn.ReLU()]
+        in_ch = max_channels
+        for i in range(num_layers):
+            out_ch = max_channels // 2 ** (i + 1)
+            layers += [nn.ConvTranspose2d(in_ch, out_ch, 5, stride=2, padding=2, output_padding=1), bn(out_ch),
+                       nn.ReLU()]
+            in_ch = out_ch
+        layers += [nn.ConvTranspose2d(in_ch, 3, 5, stride=2, padding=2, output_padding=1), nn.Tanh()]
+        G = nn.Sequential(*layers)
+    if torch.device(device).type == "meta":
+        return E, G  # shapes only: initialising meta tensors would only load torch's reference kernels
+    for module in (*E.modules(), *G.modules()):  # the official RandomNormal(0, 0.02) kernels
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            nn.init.zeros_(module.bias)
+    return E, G
+
+
+def count_parameters(module: nn.Module) -> int:
+    """The number of trainable parameters of a module (BatchNorm running statistics are buffers, not counted)."""
+    module = _check_module(module, "module")
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+# --- Training ----------------------------------------------------------------------------------------------------
+@dataclass
+class TrainLog:
+    """What train_ogan records: windowed means of the loss terms, samples of fixed noise over training, timing."""
+
+    steps: list[int] = field(default_factory=list)
+    t1: list[float] = field(default_factory=list)
+    corr: list[float] = field(default_factory=list)
+    qp: list[float] = field(default_factory=list)
+    mse: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    samples: dict[int, np.ndarray] = field(default_factory=dict)
+    sample_z: np.ndarray | None = None
+    seconds: float = 0.0
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self) -> Any:
+        """The logged curves as a pandas DataFrame indexed by step."""
+        import pandas as pd
+
+        return pd.DataFrame({"t1": self.t1, "corr": self.corr, "qp": self.qp, "mse": self.mse, "loss": self.loss},
+                            index=pd.Index(self.steps, name="step"))
+
+
+def train_ogan(X: Any, steps: int = 2000, batch: int = 64, lr: float = 1e-4, optimizer: str = "rmsprop",
+               seed: int = 0, lam1: float = 0.25, lam2: float = 0.5, recon: str = "corr", n_z: int = 16,
+               hidden: int = 256, models: tuple[nn.Module, nn.Module] | None = None, log_every: int = 100,
+               sample_at: Sequence[int] = (), n_samples: int = 10, threads: int | None = 1,
+               progress: bool = True, desc: str = "O-GAN") -> tuple[nn.Module, nn.Module, TrainLog]:
+    """Train (E, G) with the official loss on images X (n, ...) in [-1, 1]; returns (E, G, log)."""
+    from tqdm.auto import tqdm
+
+    from kexue.runtime import set_threads
+
+    X = _as_float_tensor(X, "X", 2)
+    steps, batch = _check_int(steps, "steps", 1), _check_int(batch, "batch", 2)
+    if batch > X.shape[0]:
+        raise ValueError(f"batch must not exceed the number of images ({X.shape[0]}), got {batch}")
+    lr = _check_real(lr, "lr", positive=True)
+    optimizer = _check_choice(optimizer, "optimizer", OPTIMIZERS)
+    seed = _check_int(seed, "seed", 0)
+    lam1, lam2 = _check_real(lam1, "lam1", 0.0), _check_real(lam2, "lam2", 0.0)
+    recon = _check_choice(recon, "recon", RECONS)
+    log_every, n_samples = _check_int(log_every, "log_every", 1), _check_int(n_samples, "n_samples", 1)
+    if isinstance(sample_at, (str, bytes)) or not hasattr(sample_at, "__iter__"):
+        raise TypeError(f"sample_at must be a sequence of step numbers, got {type(sample_at).__name__}")
+    sample_at = sorted({_check_int(s, "sample_at", 0) for s in sample_at})
+    if threads is not None:
+        set_threads(_check_int(threads, "threads", 1))
+
+    torch.manual_seed(seed)
+    if models is None:
+        if X.dim() != 2:
+            raise ValueError(f"X must have shape (n, n_x) for the default MLP models, got {tuple(X.shape)}")
+        E, G = make_mlp_ogan(X.shape[1], _check_int(n_z, "n_z", 2), _check_int(hidden, "hidden", 1))
+    else:
+        if not isinstance(models, tuple) or len(models) != 2:
+            raise TypeError("models must be a pair (E, G) of torch modules")
+        E, G = _check_module(models[0], "models[0]"), _check_module(models[1], "models[1]")
+    params = [*E.parameters(), *G.parameters()]
+    if optimizer == "rmsprop":  # Keras RMSprop(1e-4, rho=0.99), epsilon 1e-7: the official setting
+        opt = torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=1e-7, foreach=True)
+    else:
+        opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), fused=True)
+
+    gen = torch.Generator().manual_seed(seed)
+    n_z_model = _latent_size(G)
+    log = TrainLog(config={"steps": steps, "batch": batch, "lr": lr, "optimizer": optimizer, "seed": seed,
+                           "lam1": lam1, "lam2": lam2, "recon": recon, "n_z": n_z_model})
+    fixed_z = torch.randn(n_samples, n_z_model, generator=gen)
+    log.sample_z = fixed_z.numpy().copy()
+
+    def snapshot(step: int) -> None:
+        if step in sample_at:
+            log.samples[step] = _eval(G, fixed_z)
+
+    window = {k: 0.0 for k in ("t1", "corr", "qp", "mse", "loss")}
+    count, order, cursor = 0, torch.randperm(X.shape[0], generator=gen), 0
+    start = time.perf_counter()
+    snapshot(0)
+    E.train()
+    G.train()
+    bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, mininterval=0.5, leave=True)
+    for step in bar:
+        if cursor + batch > X.shape[0]:  # a new epoch: reshuffle, drop the incomplete last batch
+            order, cursor = torch.randperm(X.shape[0], generator=gen), 0
+        x = X[order[cursor:cursor + batch]]
+        cursor += batch
+        z = torch.randn(batch, n_z_model, generator=gen)
+        terms = ogan_terms(E, G, x, z)
+        loss = _combine(terms, lam1, lam2, recon)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            for k in ("t1", "corr", "qp", "mse"):
+                window[k] += float(terms[k].mean())
+            window["loss"] += float(loss)
+        count += 1
+        if step % log_every == 0 or step == steps:
+            log.steps.append(step)
+            for k, total in window.items():
+                getattr(log, k).append(total / count)
+            bar.set_postfix(rho=f"{log.corr[-1]:.3f}", t1=f"{log.t1[-1]:.2f}", refresh=False)
+            window, count = {k: 0.0 for k in window}, 0
+        if step in sample_at:
+            snapshot(step)
+            E.train()
+            G.train()
+    bar.close()
+    log.seconds = time.perf_counter() - start
+    E.eval()
+    G.eval()
+    return E, G, log
+
+
+def _train_job(job: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], TrainLog]:
+    """Run one train_ogan job (in a worker process) and return plain state dicts, which pickle cheaply."""
+    E, G, log = train_ogan(**job, progress=False, threads=1)
+    state = lambda net: {k: v.detach().numpy() for k, v in net.state_dict().items()}  # noqa: E731
+    return state(E), state(G), log
+
+
+def _rebuild(job: dict[str, Any], states: tuple[dict[str, Any], dict[str, Any]]) -> tuple[nn.Module, nn.Module]:
+    """The (E, G) of a job, built as train_ogan builds them, with the trained weights loaded."""
+    import copy
+
+    if job.get("models") is not None:
+        E, G = (copy.deepcopy(m) for m in job["models"])
+    else:
+        n_x = int(np.prod(np.shape(job["X"])[1:]))
+        E, G = make_mlp_ogan(n_x, job.get("n_z", 16), job.get("hidden", 256))
+    for net, state in zip((E, G), states):
+        net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+        net.eval()
+    return E, G
+
+
+def _cpu_times() -> tuple[float, float] | None:
+    """(idle, total) jiffies of all CPUs from /proc/stat, or None where that file does not exist."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [float(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user .. steal
+
+
+def usable_cores() -> int:
+    """Cores this process may use: its CPU affinity, capped by a container's CPU quota (cgroup v2 or v1)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = None
+    try:  # cgroup v2: "max 100000" or "<quota> <period>"
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as f:
+            q, period = f.read().split()[:2]
+        quota = None if q == "max" else float(q) / float(period)
+    except (OSError, ValueError):
+        try:  # cgroup v1
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", encoding="ascii") as f:
+                q = float(f.read())
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii") as f:
+                quota = q / float(f.read()) if q > 0 else None
+        except (OSError, ValueError):
+            quota = None
+    if quota is not None:
+        cores = min(cores, max(1, math.ceil(quota)))
+    return max(1, cores)
+
+
+def free_cores(interval: float = 0.3) -> int:
+    """How many usable cores are idle right now (CPU idle time over ``interval`` seconds), at least 1."""
+    import os
+
+    interval = _check_real(interval, "interval", positive=True)
+    cores = usable_cores()
+    before = _cpu_times()
+    if before is None:  # not Linux: fall back on the 1-minute load average
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            busy = 0.0
+        return max(1, min(cores, int(cores - busy + 0.5)))
+    time.sleep(interval)
+    after = _cpu_times()
+    idle, total = after[0] - before[0], after[1] - before[1]
+    idle_cores = (os.cpu_count() or cores) * idle / total if total > 0 else cores
+    return max(1, min(cores, int(idle_cores + 0.5)))
+
+
+def train_many(jobs: Sequence[dict[str, Any]], workers: int | None = None, progress: bool = True,
+               desc: str = "runs") -> list[tuple[nn.Module, nn.Module, TrainLog]]:
+    """Run several train_ogan jobs (dicts of its keyword arguments, X included), on up to ``workers`` processes.
+
+    By default ``workers`` is the number of idle cores (see free_cores): on a busy machine extra processes only
+    compete for the same cores. Results do not depend on ``workers``. Worker processes are started with 'spawn', so a
+    script that calls this must guard its entry point with ``if __name__ == "__main__":``.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    from tqdm.auto import tqdm
+
+    if isinstance(jobs, dict) or not isinstance(jobs, Sequence) or not all(isinstance(j, dict) for j in jobs):
+        raise TypeError("jobs must be a list of dicts of train_ogan keyword arguments")
+    for i, job in enumerate(jobs):
+        if "X" not in job:
+            raise ValueError(f"jobs[{i}] has no 'X' (the training images)")
+        unknown = set(job) & {"progress", "threads"}
+        if unknown:
+            raise ValueError(f"jobs[{i}] must not set {sorted(unknown)}: train_many sets them")
+    if workers is None:
+        workers = free_cores()
+    workers = min(_check_int(workers, "workers", 1), max(len(jobs), 1))
+    results: list[Any] = [None] * len(jobs)
+    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
+    if workers == 1:
+        for i, job in enumerate(jobs):
+            results[i] = _train_job(job)
+            bar.update()
+    else:
+        # 'spawn' starts clean interpreters: safe with torch's thread pools, and works inside a Jupyter kernel.
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_train_job, job): i for i, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    return [(*_rebuild(job, (e, g)), log) for job, (e, g, log) in zip(jobs, results)]
+
+
+def _latent_size(G: nn.Module) -> int:
+    """The input size of G's first Linear layer (the latent dimension n_z)."""
+    for module in G.modules():
+        if isinstance(module, nn.Linear):
+            return module.in_features
+    raise ValueError("G must start with a torch.nn.Linear layer so that n_z can be read from it")
+
+
+def _eval(net: nn.Module, inputs: torch.Tensor) -> np.ndarray:
+    """net(inputs) in eval mode without gradients, as a NumPy array (the module is left in eval mode)."""
+    net.eval()
+    with torch.no_grad():
+        return net(inputs).numpy()
+
+
+# --- Using the trained networks ----------------------------------------------------------------------------------
+def _like_input(result: np.ndarray, reference: Any) -> Any:
+    """Return a tensor if the reference input was a tensor, else the NumPy array."""
+    return torch.from_numpy(result) if isinstance(reference, torch.Tensor) else result
+
+
+def encode(E: nn.Module, x: Any) -> Any:
+    """The raw codes E(x) (eval mode, no gradients)."""
+    E = _check_module(E, "E")
+    return _like_input(_eval(E, _as_float_tensor(x, "x", 2)), x)
+
+
+def decode(G: nn.Module, z: Any) -> Any:
+    """G(z) for given codes z (eval mode, no gradients)."""
+    G = _check_module(G, "G")
+    return _like_input(_eval(G, _as_float_tensor(z, "z", 2)), z)
+
+
+def sample(G: nn.Module, n: int = 64, seed: int = 0, scale: float = 1.0) -> np.ndarray:
+    """n images G(scale * z) for fresh z ~ N(0, I) drawn with ``seed``."""
+    G = _check_module(G, "G")
+    n, seed = _check_int(n, "n", 1), _check_int(seed, "seed", 0)
+    scale = _check_real(scale, "scale")
+    z = torch.randn(n, _latent_size(G), generator=torch.Generator().manual_seed(seed))
+    return _eval(G, scale * z)
+
+
+def reconstruct(E: nn.Module, G: nn.Module, x: Any, scale: float = 1.0) -> Any:
+    """Reconstructions G(scale * N(E(x))): the code is standardised first (its mean is the discriminator score)."""
+    E, G = _check_module(E, "E"), _check_module(G, "G")
+    scale = _check_real(scale, "scale")
+    codes = torch.from_numpy(_eval(E, _as_float_tensor(x, "x", 2)))
+    return _like_input(_eval(G, scale * standardize(codes)), x)
+
+
+def interpolate(E: nn.Module, G: nn.Module, x_a: Any, x_b: Any, steps: int = 12, scale: float = 1.0) -> Any:
+    """Decode N((1 - t) N(E(x_a)) + t N(E(x_b))) for ``steps`` values of t from 0 to 1; shape (steps, *image)."""
+    E, G = _check_module(E, "E"), _check_module(G, "G")
+    steps, scale = _check_int(steps, "steps", 2), _check_real(scale, "scale")
+    xa, xb = _as_float_tensor(x_a, "x_a", 1), _as_float_tensor(x_b, "x_b", 1)
+    if xa.shape != xb.shape:
+        raise ValueError(f"x_a and x_b must have the same shape, got {tuple(xa.shape)} and {tuple(xb.shape)}")
+    codes = standardize(torch.from_numpy(_eval(E, torch.stack([xa, xb]))))
+    t = torch.linspace(0, 1, steps)[:, None]
+    mixed = standardize((1 - t) * codes[0] + t * codes[1])
+    return _like_input(_eval(G, scale * mixed), x_a)
+
+
+def code_correlation(E: nn.Module, G: nn.Module, n: int = 2000, seed: int = 1) -> float:
+    """Mean Pearson correlation rho(z, E(G(z))) over n fresh z ~ N(0, I) (eval mode)."""
+    E, G = _check_module(E, "E"), _check_module(G, "G")
+    n, seed = _check_int(n, "n", 1), _check_int(seed, "seed", 0)
+    z = torch.randn(n, _latent_size(G), generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        E.eval()
+        G.eval()
+        return float(pearson(z, E(G(z))).mean())
+
+
+def digit_classifier(X: Any, y: Any) -> Any:
+    """A multinomial logistic-regression classifier (scikit-learn) fitted on flattened images X and labels y."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    y = np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    with threadpool_limits(1):  # small problems: one BLAS thread is fastest, and steady on a shared machine
+        return LogisticRegression(max_iter=5000).fit(X, y)
+
+
+def linear_probe(E: nn.Module, X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> float:
+    """Test accuracy of a logistic regression on standardised raw codes E(x): how linearly readable the labels are."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    f_train, f_test = encode(E, X_train), encode(E, X_test)
+    with threadpool_limits(1):
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(f_train, np.asarray(y_train))
+        return float(probe.score(f_test, np.asarray(y_test)))
+
+
+def nearest_mse(X_query: Any, X_ref: Any) -> np.ndarray:
+    """For each query image, the per-pixel MSE to its nearest reference image (a memorising baseline)."""
+    q = np.asarray(X_query, dtype=np.float64).reshape(len(X_query), -1)
+    r = np.asarray(X_ref, dtype=np.float64).reshape(len(X_ref), -1)
+    if q.shape[1] != r.shape[1]:
+        raise ValueError(f"X_query and X_ref must have the same number of pixels, got {q.shape[1]} and {r.shape[1]}")
+    sq = (q**2).sum(1)[:, None] + (r**2).sum(1)[None, :] - 2 * q @ r.T  # squared distances, without a 3-D array
+    return np.maximum(sq.min(1), 0) / q.shape[1]
+
+
+def class_entropy(classifier: Any, images: Any, n_classes: int = 10) -> float:
+    """Entropy (nats) of the histogram of a classifier's predicted classes over images; log(10) = 2.303 is uniform."""
+    n_classes = _check_int(n_classes, "n_classes", 2)
+    if not hasattr(classifier, "predict"):
+        raise TypeError(f"classifier must have a predict method, got {type(classifier).__name__}")
+    images = np.asarray(images, dtype=np.float64)
+    predicted = np.asarray(classifier.predict(images.reshape(len(images), -1)), dtype=np.int64)
+    p = np.bincount(predicted, minlength=n_classes) / len(predicted)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+# --- Figures ----------------------------------------------------------------------------------------------------
+def image_rows(rows: Sequence[Any], labels: Sequence[str], shape: tuple[int, int] = (8, 8), title: str = "",
+               col_labels: Sequence[str] | None = None, size: float = 0.5) -> Any:
+    """A figure with one strip of images per row (pixels in [-1, 1], ink dark), each row labelled on the left."""
+    import matplotlib.pyplot as plt
+
+    if len(rows) != len(labels) or not rows:
+        raise ValueError(f"rows and labels must be non-empty and of the same length, got {len(rows)} and {len(labels)}")
+    if not (isinstance(shape, tuple) and len(shape) == 2):
+        raise TypeError(f"shape must be a pair (height, width), got {shape!r}")
+    h, w = (_check_int(v, "shape", 1) for v in shape)
+    strips = []
+    for i, row in enumerate(rows):
+        images = np.asarray(row, dtype=np.float64).reshape(-1, h, w)
+        gap = np.full((h, 1), np.nan)
+        strips.append(np.hstack([np.hstack([im, gap]) for im in images])[:, :-1])
+    n_cols = max(len(np.asarray(r).reshape(-1, h * w)) for r in rows)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(size * n_cols + 1.4, size * len(rows) * h / w + 0.6),
+                             squeeze=False)
+    cmap = plt.get_cmap("gray_r").copy()
+    cmap.set_bad("white")
+    for ax, strip, label in zip(axes[:, 0], strips, labels):
+        ax.imshow(strip, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest", aspect="equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize="small")
+    if col_labels is not None:
+        top = axes[0, 0]
+        top.set_xticks([(w + 1) * j + (w - 1) / 2 for j in range(len(col_labels))])
+        top.set_xticklabels(col_labels, fontsize="x-small")
+        top.xaxis.set_ticks_position("top")
+        top.tick_params(length=0)
+    if title:
+        fig.suptitle(title, fontsize="medium", y=1.0 + 0.12 / len(rows) if col_labels is not None else 0.98)
+    return fig
+
+
+def plot_decomposition(z: Any = (2.0, -0.5, 0.4), ax: Any = None) -> Any:
+    """A 3-D picture of z = avg(z) 1 + std(z) N(z) for n_z = 3: the line along 1, the plane and the circle of N."""
+    import matplotlib.pyplot as plt
+
+    z = np.asarray(z, dtype=np.float64)
+    if z.shape != (3,):
+        raise ValueError(f"z must be a vector of 3 numbers, got shape {z.shape}")
+    avg, std, n = (np.ravel(v) for v in decompose(z))
+    if ax is None:
+        fig = plt.figure(figsize=(6, 5.2))
+        ax = fig.add_subplot(projection="3d")
+    one = np.ones(3) / math.sqrt(3)
+    u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)  # an orthonormal basis (u, v) of the plane orthogonal to 1
+    v = np.cross(one, u)
+    t = np.linspace(0, 2 * math.pi, 200)
+    circle = math.sqrt(3) * (np.outer(np.cos(t), u) + np.outer(np.sin(t), v))
+    r, a = np.meshgrid(np.linspace(0, 2.2, 8), np.linspace(0, 2 * math.pi, 40))
+    disc = (r[..., None] * (np.cos(a)[..., None] * u + np.sin(a)[..., None] * v))
+    ax.plot_surface(disc[..., 0], disc[..., 1], disc[..., 2], color="#56B4E9", alpha=0.15, linewidth=0)
+    ax.plot(*circle.T, color="#0072B2",
+            label=r"$\mathcal{N}(z)$: circle of radius $\sqrt{3}$ in the plane $\perp \mathbf{1}$")
+    line = np.outer(np.linspace(-2.5, 2.5, 2), np.ones(3))
+    ax.plot(*line.T, color="grey", linestyle="--", label=r"the line along $\mathbf{1}$")
+    base = avg[0] * np.ones(3)
+    ax.quiver(0, 0, 0, *base, color="#E69F00", arrow_length_ratio=0.15, label=r"$\mathrm{avg}(z)\,\mathbf{1}$")
+    ax.quiver(*base, *(std[0] * n), color="#009E73", arrow_length_ratio=0.1,
+              label=r"$\mathrm{std}(z)\,\mathcal{N}(z)$")
+    ax.scatter(*n, color="#0072B2", s=30)
+    ax.scatter(*z, color="#D55E00", s=40, label=r"$z$", depthshade=False)
+    ax.set(xlabel="$z_1$", ylabel="$z_2$", zlabel="$z_3$")
+    ax.legend(loc="upper left", fontsize="x-small")
+    return ax
+
+
+# --- Exercises ------------------------------------------------------------------------------------------------------
+def _verdict_count(right: int, total: int, what: str) -> str:
+    return f"{right} of {total} {what} right."
+
+
+@exercises.register("ogan-pearson",
+                    hint="Centre both vectors with their own mean, then divide the dot product by the product of "
+                         "the two norms; the 1/n (or 1/(n-1)) factors must cancel.")
+def _check_pearson(answer: Any) -> tuple[bool, str]:
+    """A student's pearson(z, zh) for 1-D arrays, compared with np.corrcoef on 100 random pairs."""
+    if not callable(answer):
+        return False, "pass a function pearson(z, zh) that returns a number."
+    rng = np.random.default_rng(6409)
+    right = failures = 0
+    ratios = []
+    for _ in range(100):
+        n = int(rng.integers(3, 33))
+        z = rng.normal(size=n) * rng.uniform(0.5, 3) + rng.normal()
+        zh = 0.6 * z + rng.normal(size=n) + rng.normal() * 3
+        expected = float(np.corrcoef(z, zh)[0, 1])
+        try:
+            value = float(answer(z.copy(), zh.copy()))
+        except Exception:  # a student's function that raises is feedback, not a crash
+            failures += 1
+            continue
+        if math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-9):
+            right += 1
+        elif expected != 0 and math.isfinite(value):
+            ratios.append(value / expected)
+    if right == 100:
+        return True, "agrees with np.corrcoef on all 100 random pairs."
+    message = f"agrees with np.corrcoef on {right} of 100 random pairs."
+    if failures:
+        message += f" Your function raised an exception on {failures} pair(s)."
+    if ratios and np.allclose(ratios, -1):
+        message += " The sign is flipped."
+    elif ratios and np.std(ratios) > 1e-6 and min(ratios) > 0:
+        message += " The error is a factor that changes with the length n: check the normalisations."
+    return False, message
+
+
+def _invariance_truth() -> list[bool]:
+    """Whether each transformation in INVARIANCE_CASES leaves rho unchanged, decided numerically."""
+    rng = np.random.default_rng(1903)
+    truth = []
+    for _, transform in _INVARIANCE_FUNCS:
+        ok = True
+        for _ in range(20):
+            z, zh = rng.normal(size=8), rng.normal(size=8) + 0.1
+            ok &= abs(float(pearson(z, transform(zh, z))) - float(pearson(z, zh))) < 1e-9
+        truth.append(bool(ok))
+    return truth
+
+
+_INVARIANCE_FUNCS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
+    ("3.2 * zh - 5", lambda zh, z: 3.2 * zh - 5),
+    ("-2 * zh", lambda zh, z: -2 * zh),
+    ("zh + 7", lambda zh, z: zh + 7),
+    ("0.01 * zh", lambda zh, z: 0.01 * zh),
+    ("zh ** 3", lambda zh, z: zh**3),
+    ("zh + z", lambda zh, z: zh + z),
+    ("np.exp(zh)", lambda zh, z: np.exp(zh)),
+    ("zh[::-1]", lambda zh, z: zh[::-1]),
+    ("zh - zh.mean()", lambda zh, z: zh - zh.mean()),
+    ("(zh - zh.mean()) / zh.std()", lambda zh, z: (zh - zh.mean()) / zh.std()),
+)
+INVARIANCE_CASES: tuple[str, ...] = tuple(label for label, _ in _INVARIANCE_FUNCS)
+"""Transformations of zh for exercise ogan-invariances: which leave rho(z, zh) unchanged for every z?"""
+
+
+@exercises.register("ogan-invariances",
+                    hint="rho compares the standardised vectors N(z) and N(zh). A map of zh is harmless exactly "
+                         "when it does not change N(zh).")
+def _check_invariances(answer: Any) -> tuple[bool, str]:
+    """A list of booleans (or a dict label -> bool) for the transformations in INVARIANCE_CASES."""
+    if isinstance(answer, dict):
+        missing = [c for c in INVARIANCE_CASES if c not in answer]
+        if missing:
+            return False, (f"the dict lacks {len(missing)} of the {len(INVARIANCE_CASES)} cases "
+                           "(use INVARIANCE_CASES as keys).")
+        answer = [answer[c] for c in INVARIANCE_CASES]
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__"):
+        return False, f"give a list of {len(INVARIANCE_CASES)} booleans, one per entry of INVARIANCE_CASES."
+    answer = list(answer)
+    if len(answer) != len(INVARIANCE_CASES) or not all(isinstance(a, (bool, np.bool_)) for a in answer):
+        return False, f"give a list of {len(INVARIANCE_CASES)} booleans, one per entry of INVARIANCE_CASES."
+    truth = _invariance_truth()
+    right = sum(bool(a) == t for a, t in zip(answer, truth))
+    if right == len(truth):
+        return True, "all right: exactly the maps a * zh + b with a > 0 leave rho unchanged."
+    return False, _verdict_count(right, len(truth), "answers are")
+
+
+@exercises.register("ogan-typical-set",
+                    hint="avg(z) is a mean of n independent standard normals; for std^2 remember that the sample's "
+                         "own mean is subtracted, which removes one degree of freedom.")
+def _check_typical_set(answer: Any) -> tuple[bool, str]:
+    """A function n -> (Var[avg z], E[std(z)^2]) for z ~ N(0, I_n), exact, checked for n = 3 .. 64."""
+    if not callable(answer):
+        return False, "pass a function f(n) returning the pair (Var[avg z], E[std(z)^2])."
+    ok_var = ok_std = failures = 0
+    sizes = range(3, 65)
+    for n in sizes:
+        try:
+            var_avg, mean_std2 = (float(v) for v in answer(n))
+        except Exception:  # a student's function that raises is feedback
+            failures += 1
+            continue
+        ok_var += math.isclose(var_avg, 1 / n, rel_tol=1e-9)
+        ok_std += math.isclose(mean_std2, (n - 1) / n, rel_tol=1e-9)
+    total = len(sizes)
+    if ok_var == ok_std == total:
+        return True, "both are exact for every n from 3 to 64."
+    message = (f"Var[avg z] is exact for {ok_var} of {total} values of n and E[std(z)^2] for {ok_std} of {total} "
+               "(a Monte Carlo estimate is not exact: derive the formulas).")
+    if failures:
+        message += f" Your function raised an exception for {failures} value(s) of n."
+    return False, message
+
+
+ROUTING_KEYS = ("t1_E", "t1_G", "t2_E", "t2_G")
+
+
+def _reference_routing(E: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
+    """Gradient norms of the batch means of t1 and t2 with respect to E's and G's parameters."""
+    norms = {}
+    for term in ("t1", "t2"):
+        terms = ogan_terms(E, G, x, z)
+        grads = torch.autograd.grad(terms[term].mean(), [*E.parameters(), *G.parameters()], allow_unused=True)
+        n_e = len(list(E.parameters()))
+        for net, part in (("E", grads[:n_e]), ("G", grads[n_e:])):
+            sq = sum(float((g**2).sum()) for g in part if g is not None)
+            norms[f"{term}_{net}"] = math.sqrt(sq)
+    return norms
+
+
+@exercises.register("ogan-routing",
+                    hint="For each term, compute the batch mean, backpropagate it alone (gradients zeroed before), "
+                         "and take the norm of all of E's, then all of G's, parameter gradients.")
+def _check_routing(answer: Any) -> tuple[bool, str]:
+    """A function routing(E, G, x, z) -> {'t1_E', 't1_G', 't2_E', 't2_G': gradient norms}, on a tiny model."""
+    if not callable(answer):
+        return False, "pass a function routing(E, G, x, z) returning a dict of the four gradient norms."
+    torch.manual_seed(0)
+    E, G = make_mlp_ogan(n_x=6, n_z=4, hidden=8)
+    gen = torch.Generator().manual_seed(1)
+    x, z = torch.rand(5, 6, generator=gen) * 2 - 1, torch.randn(5, 4, generator=gen)
+    expected = _reference_routing(E, G, x, z)
+    for p in [*E.parameters(), *G.parameters()]:
+        p.grad = None
+    try:
+        got = answer(E, G, x.clone(), z.clone())
+    except Exception as err:  # a student's function that raises is feedback
+        return False, f"your function raised {type(err).__name__}: {err}"
+    if not isinstance(got, dict) or set(got) != set(ROUTING_KEYS):
+        return False, f"return a dict with exactly the keys {ROUTING_KEYS}."
+    try:
+        values = {k: float(v) for k, v in got.items()}
+    except (TypeError, ValueError):
+        return False, "each value must be a number (a gradient norm)."
+    zero_ok = sum((values[k] < 1e-6) == (expected[k] < 1e-6) for k in ROUTING_KEYS)
+    close = sum(math.isclose(values[k], expected[k], rel_tol=1e-4, abs_tol=1e-6) for k in ROUTING_KEYS)
+    if close == 4:
+        return True, "all four norms agree with autograd; the zeros are where the stop-gradients put them."
+    if zero_ok == 4:
+        return False, ("which norms vanish is right, but the non-zero norms differ from autograd's "
+                       "(did gradients accumulate between the two backward passes?).")
+    return False, _verdict_count(zero_ok, 4, "zero/non-zero verdicts are")
+
+
+@lru_cache(maxsize=1)
+def _reference_digit_classifier() -> Any:
+    """The digit classifier of the chapter (train split, pixels scaled to [-1, 1]), fitted once."""
+    from kexue.data import digits_split
+
+    train, _ = digits_split()
+    return digit_classifier(train.images.reshape(len(train), -1) / 8 - 1, train.labels)
+
+
+@exercises.register("ogan-mse-collapse",
+                    hint="Train twice with lam2 = 8, once with recon='mse' and once with recon='corr', and pass the "
+                         "two generators as {'mse': G_mse, 'corr': G_corr}.")
+def _check_mse_collapse(answer: Any) -> tuple[bool, str]:
+    """Two digit generators trained with a strong MSE and a strong correlation term; MSE must lose diversity."""
+    if not isinstance(answer, dict) or set(answer) != {"mse", "corr"}:
+        return False, "pass a dict {'mse': G_mse, 'corr': G_corr} of two trained generators."
+    if not all(isinstance(g, nn.Module) for g in answer.values()):
+        return False, "both values must be torch generators (nn.Module) mapping z to 64-pixel digits."
+    clf = _reference_digit_classifier()
+    entropy = {}
+    for name, G in answer.items():
+        try:
+            images = sample(G, 450, seed=2)
+            if images.reshape(450, -1).shape[1] != 64:
+                return False, f"the {name} generator must produce 64-pixel (8×8) digits."
+            entropy[name] = class_entropy(clf, images)
+        except Exception as err:  # a broken model is feedback
+            return False, f"sampling the {name} generator failed: {type(err).__name__}: {err}"
+    text = (f"class-histogram entropy of 450 samples: MSE model {entropy['mse']:.2f}, correlation model "
+            f"{entropy['corr']:.2f} nats (uniform over 10 digits: {math.log(10):.2f}).")
+    if entropy["mse"] < 2.0 and entropy["corr"] > 2.1:
+        return True, text + " The strong MSE term collapses diversity; the correlation term does not."
+    if entropy["mse"] >= 2.0:
+        return False, text + " The MSE model still produces diverse digits: make its weight stronger."
+    return False, text + " The correlation model lost diversity too: check its training."
