@@ -389,6 +389,7 @@ def test_cnn_circular_padding_stays_at_chance(cnn_runs):
 
 @pytest.mark.torch
 def test_cnn_experiment_is_reproducible_and_fast():
+    pytest.importorskip("torch")
     a = pe.cnn_padding_experiment("zeros", steps=25)
     b = pe.cnn_padding_experiment("zeros", steps=25)
     assert a.losses == b.losses and a.loss == b.loss
@@ -397,9 +398,11 @@ def test_cnn_experiment_is_reproducible_and_fast():
 
 @pytest.fixture(scope="module")
 def copy_models():
+    pytest.importorskip("torch")
     return {scheme: pe.train_copy_model(scheme) for scheme in pe.COPY_SCHEMES}
 
 
+@pytest.mark.torch
 def test_copy_task_accuracies(copy_models):
     acc = {s: {n: m.accuracy(n) for n in (32, 64)} for s, m in copy_models.items()}
     for scheme in ("learned", "t5", "rope"):
@@ -409,6 +412,7 @@ def test_copy_task_accuracies(copy_models):
     assert all(len(m.losses) == 300 for m in copy_models.values())
 
 
+@pytest.mark.torch
 def test_copy_task_unseen_t5_buckets_keep_their_initial_bias(copy_models):
     bias = copy_models["t5"].t5_bias
     seen = np.unique(pe.t5_bucket(-np.arange(32), bidirectional=False))
@@ -419,7 +423,9 @@ def test_copy_task_unseen_t5_buckets_keep_their_initial_bias(copy_models):
     assert copy_models["rope"].t5_bias is None
 
 
+@pytest.mark.torch
 def test_copy_task_benchmark_plumbing():
+    pytest.importorskip("torch")
     res = pe.copy_task_benchmark(schemes=("none", "learned"), n_test=(8, 16), n_train=8, steps=3)
     assert set(res) == {"none", "learned"} and set(res["none"]) == {8, 16}
     assert math.isnan(res["learned"][16]) and 0 <= res["none"][8] <= 1
