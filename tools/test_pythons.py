@@ -46,8 +46,13 @@ def check(version: str) -> None:
         subprocess.run([interpreter(version), "-m", "venv", str(venv)], check=True)
         pip = [python, "-m", "pip", "install", "--quiet", "-c", str(ROOT / "constraints.txt")]
         subprocess.run(pip + ["pip"], check=True)
-        # A regular (not editable) install: it proves the wheel builds and ships its package data.
-        subprocess.run(pip + [f"{ROOT}[test]"], check=True)
+        # A regular (not editable) install from a copy of the sources, as a user's from git: it proves the wheel builds
+        # and ships its package data, and leaves no build/ folder in the checkout.
+        source = Path(tmp) / "source"
+        shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy(ROOT / name, source / name)
+        subprocess.run(pip + [f"{source}[test]"], check=True)
         installed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"],
                                    check=True, capture_output=True, text=True).stdout.lower()
         heavy = [line for line in installed.splitlines() if line.startswith(("torch==", "nvidia-", "triton=="))]
