@@ -10,7 +10,8 @@ EXTRAS ?= book,test,torch
 # An extra package index for PyTorch wheels, empty by default (then pip asks only its configured index). Without an
 # NVIDIA GPU, `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu` takes the CPU build and no CUDA packages.
 TORCH_INDEX ?=
-PIP_INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt
+TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX) )
 # The interpreters `make test-pythons` installs the package into (without PyTorch) and runs the unit tests with.
 PYTHONS ?= 3.12 3.13
 
@@ -21,7 +22,7 @@ setup: $(VENV)/.installed assets apt
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) pip
-	$(PIP_INSTALL) -e ".[$(EXTRAS)]"
+	$(PIP_INSTALL) $(TORCH_INDEX_ARG)-e ".[$(EXTRAS)]"
 	touch $@
 
 # Rewrite constraints.txt from what .venv holds now: to move to newer versions, upgrade them in .venv
