@@ -77,8 +77,10 @@ def test_python_311_to_313_are_supported() -> None:
 
 
 def test_dependencies_are_ranges_whose_floor_is_the_tested_series() -> None:
-    """A compatible range, never an exact pin; the floor is the release series constraints.txt holds."""
+    """A compatible range, never an exact pin, holding the version constraints.txt pins. The book and test extras
+    start at the tested series; the base and torch floors may be older, so Colab and hubs keep their own copies."""
     pins = constraints()
+    own_builds_only = {canonicalize_name(r.name) for r in requirements("book", "test")}
     for req in requirements("base", *EXTRAS):
         name = canonicalize_name(req.name)
         assert not any(s.operator == "==" for s in req.specifier), f"pyproject.toml pins {req}: use a range"
@@ -87,7 +89,7 @@ def test_dependencies_are_ranges_whose_floor_is_the_tested_series() -> None:
         assert name in pins, f"constraints.txt lacks {name}: run `make lock`"
         tested = Version(pins[name])
         assert tested in req.specifier, f"constraints.txt has {name}=={tested}, outside pyproject.toml's {req}"
-        assert floors[0].release[:2] == tested.release[:2], (
+        assert name not in own_builds_only or floors[0].release[:2] == tested.release[:2], (
             f"{name}: the floor {floors[0]} is not the tested series {tested} (raise the floor)")
 
 
