@@ -468,11 +468,6 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
                            dilations: Sequence[int] = (1, 2, 4, 8, 16), steps: int = 300, batch: int = 16,
                            lr: float = 3e-3, seed: int = 0) -> CNNResult:
     """Train a dilated 1-D CNN to name each position of a constant input; only zero padding makes that possible."""
-    import torch
-    import torch.nn.functional as F
-
-    from kexue.runtime import seed_everything, set_threads
-
     if padding not in ("zeros", "circular"):
         raise ValueError(f"padding must be 'zeros' or 'circular', got {padding!r}")
     length, channels = _check_int(length, "length", 2, 4096), _check_int(channels, "channels", 1, 4096)
@@ -486,6 +481,12 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
     dilations = tuple(_check_int(v, "dilations", 1) for v in dilations)
     if not dilations or max(dilations) >= length:
         raise ValueError(f"dilations must be non-empty and below length = {length}, got {dilations}")
+    # Imported after the checks, so bad arguments are refused also where PyTorch is not installed.
+    import torch
+    import torch.nn.functional as F
+
+    from kexue.runtime import seed_everything, set_threads
+
     set_threads(1)
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -559,11 +560,6 @@ class CopyModel:
 def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, vocab: int = 16,
                      steps: int = 300, batch: int = 32, lr: float = 1e-2, seed: int = 0) -> CopyModel:
     """Train one causal single-layer attention model to output the token lag steps back, at length n_train."""
-    import torch
-    import torch.nn.functional as F
-
-    from kexue.runtime import seed_everything, set_threads
-
     if scheme not in COPY_SCHEMES:
         raise ValueError(f"scheme must be one of {COPY_SCHEMES}, got {scheme!r}")
     lag, n_train = _check_int(lag, "lag", 1), _check_int(n_train, "n_train", 2, 4096)
@@ -576,6 +572,12 @@ def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, 
     # q, k, v and the (n, n) scores of every sequence in a batch (and of the 256-sequence test batches)
     validate.memory(4.0 * max(batch, 256) * (6 * n_train * d + 3 * n_train * n_train + n_train * vocab), "n_train",
                     "one batch's activations")
+    # Imported after the checks, so bad arguments are refused also where PyTorch is not installed.
+    import torch
+    import torch.nn.functional as F
+
+    from kexue.runtime import seed_everything, set_threads
+
     set_threads(1)
     seed_everything(seed)
     clock = runtime.Stopwatch()
