@@ -200,8 +200,8 @@ def judge(fn: Callable[..., Any], kwargs: dict[str, Any], param: str, wrong_type
           base_ok: bool, base_nonfinite: str | None, record: bool) -> tuple[str, str, bool, str | None]:
     """Call ``fn(**kwargs)``; (outcome, detail, whether it returned, NaN/inf in its answer)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             result = fn(**kwargs)
     except MemoryError as err:
         return "memory-error", str(err)[:200], False, None
@@ -225,7 +225,8 @@ def judge(fn: Callable[..., Any], kwargs: dict[str, Any], param: str, wrong_type
     if wrong_type:
         return "silent-acceptance", f"returned {type(result).__name__}", True, found
     bad_input = repr(kwargs[param])
-    if found and not base_nonfinite and not (found == "inf" and "inf" in bad_input):
+    announced = any(issubclass(w.category, RuntimeWarning) for w in caught)  # e.g. NumPy's "overflow encountered"
+    if found and not base_nonfinite and not announced and not (found == "inf" and "inf" in bad_input):
         return f"silent-{found}", f"returned a value holding {found}", True, found
     return OK, "", True, found
 

@@ -181,15 +181,17 @@ def weighted_bound(x: ArrayLike, p: ArrayLike, t: float = 2.0) -> float:
 
 def lipschitz_slack(x: ArrayLike, y: ArrayLike) -> float:
     """max_i |x_i - y_i| - |lse(x) - lse(y)|: non-negative by the Lipschitz bound, 0 iff x - y is constant."""
-    x = validate.vector(x, "x")
-    y = validate.vector(y, "y", size=x.size)
+    x, y = validate.vector(x, "x"), validate.vector(y, "y")
+    if x.size != y.size:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     return float(np.max(np.abs(x - y))) - abs(float(logsumexp(x)) - float(logsumexp(y)))
 
 
 def convexity_slack(x: ArrayLike, y: ArrayLike, s: float) -> float:
     """s lse(x) + (1 - s) lse(y) - lse(s x + (1 - s) y): non-negative for s in [0, 1] since lse is convex."""
-    x = validate.vector(x, "x")
-    y = validate.vector(y, "y", size=x.size)
+    x, y = validate.vector(x, "x"), validate.vector(y, "y")
+    if x.size != y.size:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     s = validate.real(s, "s", minimum=0, maximum=1)
     return s * float(logsumexp(x)) + (1 - s) * float(logsumexp(y)) - float(logsumexp(s * x + (1 - s) * y))
 

@@ -186,7 +186,8 @@ def ogan_loss(E: nn.Module, G: nn.Module, x: TensorLike, z: TensorLike, lam1: fl
 def make_mlp_ogan(n_x: int = 64, n_z: int = 16, hidden: int = 256) -> tuple[nn.Module, nn.Module]:
     """A small (E, G) pair of MLPs: E = n_x-h-h-n_z with LeakyReLU(0.2); G = n_z-h-h-n_x with BN, ReLU and tanh."""
     n_x, n_z, hidden = _check_int(n_x, "n_x", 1), _check_int(n_z, "n_z", 2), _check_int(hidden, "hidden", 1)
-    validate.memory(2 * 4.0 * (n_x * hidden + hidden * hidden + hidden * n_z), "hidden", "the two networks' weights")
+    validate.memory(2 * 4.0 * (n_x * hidden + hidden * hidden + hidden * n_z), "n_x, n_z or hidden",
+                    "the two networks' weights")
     E = nn.Sequential(nn.Linear(n_x, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
                       nn.Linear(hidden, n_z))
     G = nn.Sequential(nn.Linear(n_z, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
@@ -204,7 +205,8 @@ def make_conv_ogan(img_size: int = 28, channels: int = 1, n_z: int = 16,
         raise ValueError(f"img_size must be divisible by 4, got {img_size}")
     s = img_size // 4
     weights = 2 * (2 * width * s * s * n_z) + 16 * width * (channels + 2 * width) + 2 * width * s * s
-    validate.memory(4.0 * 2 * weights, "width", "the two networks' weights (width, img_size and n_z together)")
+    validate.memory(4.0 * 2 * weights, "width, channels, img_size or n_z",
+                    "the two networks' weights")
     E = nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),
                       nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
                       nn.Flatten(), nn.Linear(2 * width * s * s, n_z))

@@ -159,9 +159,10 @@ def time_call(call: Callable[[], object], repeat: int = 7, min_time: float = 2e-
     if not callable(call):
         raise TypeError(f"call must be callable, got {type(call).__name__}")
     repeat = validate.integer(repeat, "repeat", 1, 10_000)
+    best, warmup = validate.boolean(best, "best"), validate.boolean(warmup, "warmup")
     if warmup:
         call()
-    number = calibrate(call, min_time) if number is None else validate.integer(number, "number", 1, 2**30)
+    number = calibrate(call, min_time) if number is None else validate.integer(number, "number", 1, 10**6)
     samples = [_per_call(call, number) for _ in range(repeat)]
     return min(samples) if best else statistics.median(samples)
 

@@ -155,7 +155,7 @@ def memory(nbytes: float, name: str, what: str = "", limit: int = MEMORY_LIMIT) 
 
 def finite(result: Any, name: str, what: str = "the result") -> Any:
     """``result`` if every number in it is finite; else a ValueError blaming ``name`` (inputs so large it overflows)."""
-    name = _label(name)
+    name, what = _label(name), string(what, "what")
     values = np.asarray(result)
     if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
         raise ValueError(f"{name} is too large in magnitude: {what} overflows to infinity or NaN")
