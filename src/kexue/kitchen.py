@@ -169,38 +169,36 @@ def apriori(transactions: Transactions, min_support: float, max_len: int | None 
         max_len = validate.integer(max_len, "max_len", minimum=1)
     n = len(baskets)
     threshold = math.ceil(min_support * n - 1e-9)  # count/N >= s, with a guard against float noise
-    counts = Counter(i for t in baskets for i in t)
-    level = {frozenset([i]): c for i, c in counts.items() if c >= threshold}
-    frequent = dict(level)
+    # each itemset's transactions as the bits of one integer: the count of a union is the popcount of an AND
+    masks: dict[str, int] = {}
+    for row, t in enumerate(baskets):
+        for i in t:
+            masks[i] = masks.get(i, 0) | (1 << row)
+    level = {frozenset([i]): m for i, m in masks.items() if m.bit_count() >= threshold}
+    frequent = {s: m.bit_count() for s, m in level.items()}
     k = 1
     while level and (max_len is None or k < max_len):
         k += 1
-        candidates = _candidates(set(level), k)
-        level = _count(candidates, baskets, threshold)
-        frequent.update(level)
+        level = {c: m for c, m in _candidates(level, k, masks).items() if m.bit_count() >= threshold}
+        frequent.update((s, m.bit_count()) for s, m in level.items())
         if len(frequent) > MAX_ITEMSETS:
             raise ValueError(f"min_support {min_support} gives more than {MAX_ITEMSETS} frequent itemsets; raise it")
     return frequent
 
 
-def _candidates(previous: set[frozenset[str]], k: int) -> set[frozenset[str]]:
-    """Unions of two frequent (k-1)-itemsets of size k whose (k-1)-subsets are all frequent (downward closure)."""
+def _candidates(previous: Mapping[frozenset[str], int], k: int, masks: Mapping[str, int]) -> dict[frozenset[str], int]:
+    """Unions of two frequent (k-1)-itemsets of size k whose (k-1)-subsets are all frequent (downward closure),
+    each with the bit mask of the transactions containing it."""
     ordered = sorted(tuple(sorted(s)) for s in previous)
-    out = set()
-    for a, b in itertools.combinations(ordered, 2):
-        if a[:-1] != b[:-1]:  # join only sets sharing their first k-2 items; each candidate is built once
-            continue
-        union = frozenset(a) | frozenset(b)
-        if all(union - {i} in previous for i in union):
-            out.add(union)
+    out = {}
+    for x, a in enumerate(ordered):
+        for b in ordered[x + 1:]:
+            if a[:-1] != b[:-1]:  # sorted order: once the first k-2 items differ, no later set shares them
+                break
+            union = frozenset(a) | {b[-1]}
+            if all(union - {i} in previous for i in union):
+                out[union] = previous[frozenset(a)] & masks[b[-1]]
     return out
-
-
-def _count(candidates: set[frozenset[str]], baskets: list[frozenset[str]], threshold: int
-           ) -> dict[frozenset[str], int]:
-    """The candidates contained in at least ``threshold`` baskets, with their counts."""
-    counts = {c: sum(c <= t for t in baskets) for c in candidates}
-    return {c: v for c, v in counts.items() if v >= threshold}
 
 
 @dataclass(frozen=True)
