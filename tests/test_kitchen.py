@@ -323,3 +323,45 @@ def test_apriori_refuses_an_explosion(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(k, "MAX_ITEMSETS", 20)
     with pytest.raises(ValueError, match="min_support"):
         k.apriori(RECIPES, 0.1)
+
+
+# --- figures ----------------------------------------------------------------------------------------------------
+
+def test_chinese_labels_render_without_missing_glyphs(savoury: list[frozenset[str]]) -> None:
+    import io
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kexue.plotting import cjk_font, use_style
+
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed (fonts-noto-cjk)")
+    use_style()
+    graph = k.cooccurrence_graph(savoury)
+    vocab, e = k.ppmi_svd_embeddings(savoury)
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(12, 4))
+    k.draw_communities(graph, k.communities(graph)[0], ax=ax1)
+    k.plot_embedding(vocab, e, ax=ax2, highlight=["八角"])
+    ax3.bar(["盐", "料酒", "生抽"], [3, 2, 1])
+    ax3.set_title("配料 ingredients")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be raised here
+        fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+
+
+def test_rules_table() -> None:
+    frame = k.rules_table(k.association_rules(k.apriori(RECIPES, 0.3), 10, 0.9))
+    assert list(frame.columns) == ["rule", "count", "support", "confidence", "lift"]
+    assert (frame["confidence"] >= 0.9).all() and "料酒 ⇒ 姜" in set(frame["rule"])
+
+
+def test_shipped_corpus_ranks(savoury: list[frozenset[str]]) -> None:
+    counts = k.item_counts(savoury)
+    ranked = sorted(counts, key=lambda w: (-counts[w], w))
+    assert (ranked.index("土豆") + 1, ranked.index("五花肉") + 1) == (26, 28)
+    assert len([w for w in ranked if counts[w] == 1]) == sum(c == 1 for c in counts.values())

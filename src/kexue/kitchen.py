@@ -497,3 +497,60 @@ ARTICLE_RULES: tuple[PublishedRule, ...] = tuple(_rules("confidence ≥ 0.8", ""
 料酒+葱⇒姜 0.050799 0.805749
 冰糖+老抽+香叶⇒八角 0.005162 0.803419
 """))
+
+
+# --- tables and figures -----------------------------------------------------------------------------------------
+
+def rules_table(rules: Iterable[Rule]):  # -> pandas.DataFrame
+    """Rules as a table: the rule, its joint count, support, confidence and lift."""
+    import pandas as pd
+
+    rows = [{"rule": str(r), "count": r.count, "support": r.support, "confidence": r.confidence, "lift": r.lift}
+            for r in rules]
+    return pd.DataFrame(rows, columns=["rule", "count", "support", "confidence", "lift"])
+
+
+def draw_communities(graph, parts: Sequence[set[str]], ax=None, seed: int = 0, label_size: float = 8.0):
+    """The co-occurrence graph in a seeded spring layout, nodes coloured by community and sized by count."""
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    from kexue.plotting import CYCLE
+
+    seed = validate.integer(seed, "seed", minimum=0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6.5))
+    colour = {w: CYCLE[c % len(CYCLE)] for c, part in enumerate(parts) for w in part}
+    pos = nx.spring_layout(graph, weight="weight", seed=seed)
+    nx.draw_networkx_edges(graph, pos, ax=ax, alpha=0.15, width=0.6)
+    sizes = [40 + 2.5 * graph.nodes[w].get("count", 1) for w in graph]
+    nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=[colour.get(w, "0.6") for w in graph], node_size=sizes,
+                           alpha=0.85)
+    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=label_size,
+                            font_family=plt.rcParams["font.family"])
+    ax.set_axis_off()
+    return ax
+
+
+def plot_embedding(vocab: Sequence[str], embeddings: NDArray[np.float64], ax=None,
+                   highlight: Iterable[str] = ()):
+    """Items on the first two principal axes of their embeddings, labelled, ``highlight`` in colour."""
+    import matplotlib.pyplot as plt
+
+    from kexue.plotting import PALETTE
+
+    e = np.asarray(embeddings, dtype=float)
+    if e.ndim != 2 or e.shape[0] != len(vocab) or e.shape[1] < 2:
+        raise ValueError(f"embeddings must have one row per vocab item and >= 2 columns, got shape {e.shape}")
+    centred = e - e.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ vt[:2].T
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6.5))
+    marked = set(highlight)
+    for (x, y), w in zip(xy, vocab):
+        colour = PALETTE["vermillion"] if w in marked else PALETTE["blue"]
+        ax.scatter([x], [y], s=14, color=colour)
+        ax.annotate(w, (x, y), fontsize=8, xytext=(2, 2), textcoords="offset points", color=colour)
+    ax.set(xlabel="principal axis 1", ylabel="principal axis 2")
+    return ax
