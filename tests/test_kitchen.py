@@ -168,6 +168,16 @@ def test_howtocook_apriori_protocol(savoury: list[frozenset[str]]) -> None:
     assert (r.count, round(r.confidence, 6), round(r.lift, 3)) == (19, 0.863636, 9.085)
 
 
+def test_mine_is_the_protocol(savoury: list[frozenset[str]]) -> None:
+    rules = k.mine(savoury, 0.03, 0.8)
+    baskets = k.article_protocol(savoury)
+    assert rules == k.association_rules(k.apriori(baskets, 0.03), len(baskets), 0.8)
+    ginger = k.mine(savoury, 0.03, 0.8, consequent="姜")
+    assert ginger and all(r.consequent == {"姜"} for r in ginger)
+    with pytest.raises(TypeError, match="consequent"):
+        k.mine(savoury, 0.03, 0.8, consequent=1)
+
+
 def test_salt_makes_rules_uninteresting(savoury: list[frozenset[str]]) -> None:
     kept = k.article_protocol(savoury, drop=())
     rules = k.association_rules(k.apriori(kept, 0.03), len(kept), 0.8)

@@ -242,6 +242,17 @@ def association_rules(itemsets: Mapping[frozenset[str], int], n: int, min_confid
     return sorted(rules, key=lambda r: (-r.confidence, -r.support, sorted(r.antecedent), sorted(r.consequent)))
 
 
+def mine(transactions: Transactions, min_support: float, min_confidence: float, drop: Iterable[str] = ("盐",),
+         min_count: int = 2, consequent: str | None = None) -> list[Rule]:
+    """The article's protocol in one call: delete ``drop`` and rare items, run Apriori, keep single-consequent rules
+    (only those ending in ``consequent`` if given)."""
+    if consequent is not None and not isinstance(consequent, str):
+        raise TypeError(f"consequent must be an ingredient name or None, got {type(consequent).__name__}")
+    data = article_protocol(transactions, drop=drop, min_count=min_count)
+    rules = association_rules(apriori(data, min_support), len(data), min_confidence)
+    return [r for r in rules if consequent is None or consequent in r.consequent]
+
+
 def recover_counts(support: float, confidence: float, n: int, decimals: int = 6) -> tuple[int, int]:
     """The integers (joint, antecedent) whose ratios joint/n and joint/antecedent round to the published numbers."""
     support = validate.real(support, "support", positive=True)
