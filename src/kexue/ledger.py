@@ -45,7 +45,10 @@ def _folder() -> resources.abc.Traversable:
 
 def chapters() -> list[str]:
     """The chapters that have a ledger (``NN-slug``), sorted."""
-    return sorted(p.name[:-4] for p in _folder().iterdir() if p.name.endswith(".yml"))
+    folder = _folder()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml"))
 
 
 def _claim(raw: object, where: str) -> Claim:
