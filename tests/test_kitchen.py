@@ -356,12 +356,22 @@ def test_chinese_labels_render_without_missing_glyphs(savoury: list[frozenset[st
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(12, 4))
     k.draw_communities(graph, k.communities(graph)[0], ax=ax1)
     k.plot_embedding(vocab, e, ax=ax2, highlight=["八角"])
-    ax3.bar(["盐", "料酒", "生抽"], [3, 2, 1])
+    k.draw_rule_graph(k.rule_graph(k.mine(savoury, 0.05, 0.8)), ax=ax3)
     ax3.set_title("配料 ingredients")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be raised here
         fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
+
+
+def test_rule_graph() -> None:
+    rules = k.association_rules(k.apriori(RECIPES, 0.3), 10, 0.9)
+    graph = k.rule_graph(rules)
+    heads = {next(iter(r.consequent)) for r in rules}
+    assert {b for _, b in graph.edges} == heads
+    assert sum(graph.edges[e]["weight"] for e in graph.edges) == sum(len(r.antecedent) for r in rules)
+    with pytest.raises(TypeError, match="rules"):
+        k.rule_graph(["料酒 ⇒ 姜"])
 
 
 def test_rules_table() -> None:

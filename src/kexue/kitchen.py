@@ -521,6 +521,46 @@ def rules_table(rules: Iterable[Rule]):  # -> pandas.DataFrame
     return pd.DataFrame(rows, columns=["rule", "count", "support", "confidence", "lift"])
 
 
+def rule_graph(rules: Iterable[Rule]):  # -> networkx.DiGraph
+    """Items of the rules as nodes; an edge a → b, weighted by the number of rules, for each antecedent item a of a
+    rule ending in b."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for r in rules:
+        if not isinstance(r, Rule):
+            raise TypeError(f"rules must hold Rule objects, got {type(r).__name__}")
+        for a in r.antecedent:
+            for b in r.consequent:
+                weight = graph.edges[a, b]["weight"] + 1 if graph.has_edge(a, b) else 1
+                graph.add_edge(a, b, weight=weight)
+    return graph
+
+
+def draw_rule_graph(graph, ax=None):
+    """A rule graph on two circles, consequents (orange) inside and the other items outside; edge width grows with
+    the number of rules."""
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    from kexue.plotting import PALETTE
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    ax.set_axis_off()
+    if graph.number_of_nodes() == 0:
+        return ax
+    heads = sorted({b for _, b in graph.edges})
+    others = sorted(set(graph) - set(heads))
+    pos = nx.shell_layout(graph, [heads, others] if others else [heads])
+    widths = [0.5 + math.log1p(graph.edges[e]["weight"]) for e in graph.edges]
+    nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, alpha=0.3, arrowsize=8, node_size=300)
+    nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=300,
+                           node_color=[PALETTE["orange"] if w in heads else PALETTE["sky"] for w in graph])
+    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8, font_family=plt.rcParams["font.family"])
+    return ax
+
+
 def draw_communities(graph, parts: Sequence[set[str]], ax=None, seed: int = 0, label_size: float = 8.0):
     """The co-occurrence graph in a seeded spring layout, nodes coloured by community and sized by count."""
     import matplotlib.pyplot as plt
