@@ -45,10 +45,10 @@ def test_anise_bound_check() -> None:
 
 def test_apriori_check() -> None:
     assert check("kitchen-apriori", k.apriori).passed
-    no_pairs = lambda t, s: k.apriori(t, s, max_len=1)  # noqa: E731
+    no_pairs = lambda t, s: k.apriori(t, s, max_len=1)
     feedback = check("kitchen-apriori", no_pairs)
     assert not feedback.passed and "missing" in feedback.message
-    strict = lambda t, s: {x: c for x, c in k.apriori(t, s).items() if c > s * len(t)}  # noqa: E731
+    strict = lambda t, s: {x: c for x, c in k.apriori(t, s).items() if c > s * len(t)}
     assert not check("kitchen-apriori", strict).passed
 
 
