@@ -224,12 +224,17 @@ def drop_records(app: Sphinx, notebook: Path) -> None:
 
 
 def write_manifest(app: Sphinx, exception: Exception | None) -> None:
-    """Record the keys the cache now holds (only after a successful build, so a failed one is retried)."""
+    """Record the key of every chapter the cache now holds outputs for (records of stale keys were dropped before
+    execution, so a record is current); a chapter whose execution failed has none and is tried again next time."""
     keys = getattr(app.env, "kexue_cache_keys", None)
-    if exception is not None or keys is None or app.statuscode:
+    base = cache_dir(app)
+    if keys is None or not base.is_dir():
         return
-    cache_dir(app).mkdir(parents=True, exist_ok=True)
-    (cache_dir(app) / MANIFEST).write_text(json.dumps(keys, indent=1, sort_keys=True) + "\n")
+    from jupyter_cache import get_cache
+
+    cached = {Path(r.uri).resolve() for r in get_cache(str(base)).list_cache_records()}
+    current = {doc: entry for doc, entry in keys.items() if Path(app.env.doc2path(doc)).resolve() in cached}
+    (base / MANIFEST).write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
 
 
 def setup(app: Sphinx) -> dict:
