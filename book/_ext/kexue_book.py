@@ -26,6 +26,11 @@ def chapter_number(docname: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _with_number(secnumber: list | tuple, number: int) -> list | tuple:
+    """``secnumber`` with its first component replaced by ``number`` (same sequence type)."""
+    return type(secnumber)([number, *secnumber[1:]])
+
+
 def renumber_chapters(env: BuildEnvironment) -> None:
     """Replace the first component of every section number of a chapter by the chapter's NN."""
     for docname, secnums in env.toc_secnumbers.items():
@@ -33,25 +38,38 @@ def renumber_chapters(env: BuildEnvironment) -> None:
         if number is None:
             continue
         for anchor, secnum in secnums.items():
-            secnums[anchor] = (number,) + tuple(secnum[1:])
+            if secnum:
+                secnums[anchor] = _with_number(secnum, number)
+        if env.titles.get(docname, {}).get("secnumber"):
+            env.titles[docname]["secnumber"] = _with_number(env.titles[docname]["secnumber"], number)
         # The sidebar and the page's own table of contents read the numbers stored on the toc's references.
         for ref in env.tocs[docname].findall(nodes.reference):
             if ref.get("secnumber"):
-                ref["secnumber"] = (number,) + tuple(ref["secnumber"][1:])
+                ref["secnumber"] = _with_number(ref["secnumber"], number)
 
 
-_assign_section_numbers = TocTreeCollector.assign_section_numbers
-
-
-def assign_section_numbers(self: TocTreeCollector, env: BuildEnvironment) -> list[str]:
-    """Sphinx's numbering by position in the toctree, then the chapters renumbered by file name (before figures
+def _renumber_after(cls: type) -> None:
+    """Make ``cls.assign_section_numbers`` renumber the chapters once it has numbered everything (before figures
     are numbered, which use these numbers)."""
-    changed = _assign_section_numbers(self, env)
-    renumber_chapters(env)
-    return changed
+    original = cls.assign_section_numbers
+
+    def assign_section_numbers(self: TocTreeCollector, env: BuildEnvironment) -> list[str]:
+        changed = original(self, env)
+        renumber_chapters(env)
+        return changed
+
+    cls.assign_section_numbers = assign_section_numbers
 
 
-TocTreeCollector.assign_section_numbers = assign_section_numbers
+# Sphinx numbers by position in the toctree; Jupyter Book's collector (sphinx-external-toc) then restyles the
+# numbers per part. Renumber after both.
+_renumber_after(TocTreeCollector)
+try:
+    from sphinx_external_toc.collectors import TocTreeCollectorWithStyles
+except ImportError:
+    pass
+else:
+    _renumber_after(TocTreeCollectorWithStyles)
 
 
 def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: object) -> None:
