@@ -222,6 +222,7 @@ def test_clicking_every_control_of_a_chapter_stays_on_127_0_0_1(browser, server:
         for (const name of ["explorer", "speech", "braille", "collapsible", "assistiveMml"]) {
             const v = menu.menu.pool.lookup(name); if (v) v.setValue(true);
         }
+        menu.menu.pool.lookup("locale").setValue("de");  // speech rules of another language: served locally too
     }""")
     math.focus()
     for key in ("Enter", "ArrowDown", "ArrowRight", "Escape"):
@@ -299,14 +300,15 @@ def test_figures_are_sharp_and_their_text_readable(browser, server: str, chapter
 # ---- Citations -----------------------------------------------------------------------------------------------------
 
 def citations_of(page) -> list[tuple[str, str]]:
-    """(label as printed in the text, text of the reference-list entry it links to) for every citation."""
-    return page.evaluate("""() => [...document.querySelectorAll("article a.reference.internal[href^='#']")]
-        .filter(a => { const t = document.getElementById(a.getAttribute("href").slice(1));
-                       return t && t.closest(".bibliography, div.citation, ul.simple, .docutils.container")
-                              && t.closest("[id^='references'], .bibliography, section"); })
-        .map(a => [a.textContent.trim(), document.getElementById(a.getAttribute("href").slice(1)).textContent
-                   .replace(/\\s+/g, " ").trim()])
-        .filter(([label, entry]) => /\\d{4}/.test(label) && entry.length > 20)""")
+    """(citation as printed in the text, text of the reference-list entry it links to) for every citation."""
+    return page.evaluate("""() => [...document.querySelectorAll("article span.bibtex-citation")].flatMap(span => {
+        const links = [...span.querySelectorAll("a.reference.internal[href^='#']")];
+        // "Islam et al. [2020]" links the year only: the label is the whole citation. With several works in one
+        // citation ("[Su, 2021, Vaswani et al., 2017]") each link carries its own author and year.
+        return links.map(a => [(links.length === 1 ? span : a).textContent.replace(/\\s+/g, " ").trim(),
+            document.getElementById(a.getAttribute("href").slice(1)).textContent.replace(/\\s+/g, " ")
+                .replace(/^\\[[^\\]]*\\]\\s*(\\([\\d,]+\\))?\\s*/, "").trim()]);
+    })""")
 
 
 def test_citation_labels_are_unambiguous_and_lists_show_no_keys(browser, server: str) -> None:
