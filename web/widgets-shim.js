@@ -41,7 +41,7 @@ new MutationObserver(function () {
 // static default figure printed just above it.
 (function () {
   var NOTE = "Static copy: this explorer works when the chapter runs (Binder, Colab, JupyterLab or your own " +
-    "machine; see “Running the course”). Its default figure is shown above.";
+    "machine; see ";
   function freeze(root) {
     if (root.dataset.kexueFrozen) return;
     root.dataset.kexueFrozen = "1";
@@ -50,7 +50,12 @@ new MutationObserver(function () {
     root.setAttribute("inert", "");
     var note = document.createElement("p");
     note.className = "kexue-inactive-note";
-    note.textContent = NOTE;
+    // Link the page on running the chapters where the sidebar has it (its address is relative to this page).
+    var running = document.querySelector(".bd-sidebar a.reference.internal[href$='running.html']");
+    var link = document.createElement(running ? "a" : "span");
+    link.textContent = running ? running.textContent.trim() : "Running the chapters";
+    if (running) link.href = running.getAttribute("href");
+    note.append(NOTE, link, "). Its default figure is shown above.");
     root.parentNode.insertBefore(note, root);
   }
   function disable(root) {
