@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from kexue import exercises
 from kexue.validate import choice as _check_choice, integer as _check_int, real as _check_real
 
 __all__ = [
@@ -705,208 +703,11 @@ def plot_decomposition(z: Any = (2.0, -0.5, 0.4), ax: Any = None) -> Any:
     return ax
 
 
-# --- Exercises ------------------------------------------------------------------------------------------------------
-def _verdict_count(right: int, total: int, what: str) -> str:
-    return f"{right} of {total} {what} right."
-
-
-@exercises.register("ogan-pearson",
-                    hint="Centre both vectors with their own mean, then divide the dot product by the product of "
-                         "the two norms; the 1/n (or 1/(n-1)) factors must cancel.")
-def _check_pearson(answer: Any) -> tuple[bool, str]:
-    """A student's pearson(z, zh) for 1-D arrays, compared with np.corrcoef on 100 random pairs."""
-    if not callable(answer):
-        return False, "pass a function pearson(z, zh) that returns a number."
-    rng = np.random.default_rng(6409)
-    right = failures = 0
-    ratios = []
-    for _ in range(100):
-        n = int(rng.integers(3, 33))
-        z = rng.normal(size=n) * rng.uniform(0.5, 3) + rng.normal()
-        zh = 0.6 * z + rng.normal(size=n) + rng.normal() * 3
-        expected = float(np.corrcoef(z, zh)[0, 1])
-        try:
-            value = float(answer(z.copy(), zh.copy()))
-        except Exception:  # a student's function that raises is feedback, not a crash
-            failures += 1
-            continue
-        if math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-9):
-            right += 1
-        elif expected != 0 and math.isfinite(value):
-            ratios.append(value / expected)
-    if right == 100:
-        return True, "agrees with np.corrcoef on all 100 random pairs."
-    message = f"agrees with np.corrcoef on {right} of 100 random pairs."
-    if failures:
-        message += f" Your function raised an exception on {failures} pair(s)."
-    if ratios and np.allclose(ratios, -1):
-        message += " The sign is flipped."
-    elif ratios and np.std(ratios) > 1e-6 and min(ratios) > 0:
-        message += " The error is a factor that changes with the length n: check the normalisations."
-    return False, message
-
-
-def _invariance_truth() -> list[bool]:
-    """Whether each transformation in INVARIANCE_CASES leaves rho unchanged, decided numerically."""
-    rng = np.random.default_rng(1903)
-    truth = []
-    for _, transform in _INVARIANCE_FUNCS:
-        ok = True
-        for _ in range(20):
-            z, zh = rng.normal(size=8), rng.normal(size=8) + 0.1
-            ok &= abs(float(pearson(z, transform(zh, z))) - float(pearson(z, zh))) < 1e-9
-        truth.append(bool(ok))
-    return truth
-
-
-_INVARIANCE_FUNCS: tuple[tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]], ...] = (
-    ("3.2 * zh - 5", lambda zh, z: 3.2 * zh - 5),
-    ("-2 * zh", lambda zh, z: -2 * zh),
-    ("zh + 7", lambda zh, z: zh + 7),
-    ("0.01 * zh", lambda zh, z: 0.01 * zh),
-    ("zh ** 3", lambda zh, z: zh**3),
-    ("zh + z", lambda zh, z: zh + z),
-    ("np.exp(zh)", lambda zh, z: np.exp(zh)),
-    ("zh[::-1]", lambda zh, z: zh[::-1]),
-    ("zh - zh.mean()", lambda zh, z: zh - zh.mean()),
-    ("(zh - zh.mean()) / zh.std()", lambda zh, z: (zh - zh.mean()) / zh.std()),
+# --- Exercise data (the checkers are in kexue.exercises.ogan) ----------------------------------------------------
+INVARIANCE_CASES: tuple[str, ...] = (
+    "3.2 * zh - 5", "-2 * zh", "zh + 7", "0.01 * zh", "zh ** 3", "zh + z", "np.exp(zh)", "zh[::-1]", "zh - zh.mean()",
+    "(zh - zh.mean()) / zh.std()",
 )
-INVARIANCE_CASES: tuple[str, ...] = tuple(label for label, _ in _INVARIANCE_FUNCS)
 """Transformations of zh for exercise ogan-invariances: which leave rho(z, zh) unchanged for every z?"""
-
-
-@exercises.register("ogan-invariances",
-                    hint="rho compares the standardised vectors N(z) and N(zh). A map of zh is harmless exactly "
-                         "when it does not change N(zh).")
-def _check_invariances(answer: Any) -> tuple[bool, str]:
-    """A list of booleans (or a dict label -> bool) for the transformations in INVARIANCE_CASES."""
-    if isinstance(answer, dict):
-        missing = [c for c in INVARIANCE_CASES if c not in answer]
-        if missing:
-            return False, (f"the dict lacks {len(missing)} of the {len(INVARIANCE_CASES)} cases "
-                           "(use INVARIANCE_CASES as keys).")
-        answer = [answer[c] for c in INVARIANCE_CASES]
-    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__"):
-        return False, f"give a list of {len(INVARIANCE_CASES)} booleans, one per entry of INVARIANCE_CASES."
-    answer = list(answer)
-    if len(answer) != len(INVARIANCE_CASES) or not all(isinstance(a, (bool, np.bool_)) for a in answer):
-        return False, f"give a list of {len(INVARIANCE_CASES)} booleans, one per entry of INVARIANCE_CASES."
-    truth = _invariance_truth()
-    right = sum(bool(a) == t for a, t in zip(answer, truth))
-    if right == len(truth):
-        return True, "all right: exactly the maps a * zh + b with a > 0 leave rho unchanged."
-    return False, _verdict_count(right, len(truth), "answers are")
-
-
-@exercises.register("ogan-typical-set",
-                    hint="avg(z) is a mean of n independent standard normals; for std^2 remember that the sample's "
-                         "own mean is subtracted, which removes one degree of freedom.")
-def _check_typical_set(answer: Any) -> tuple[bool, str]:
-    """A function n -> (Var[avg z], E[std(z)^2]) for z ~ N(0, I_n), exact, checked for n = 3 .. 64."""
-    if not callable(answer):
-        return False, "pass a function f(n) returning the pair (Var[avg z], E[std(z)^2])."
-    ok_var = ok_std = failures = 0
-    sizes = range(3, 65)
-    for n in sizes:
-        try:
-            var_avg, mean_std2 = (float(v) for v in answer(n))
-        except Exception:  # a student's function that raises is feedback
-            failures += 1
-            continue
-        ok_var += math.isclose(var_avg, 1 / n, rel_tol=1e-9)
-        ok_std += math.isclose(mean_std2, (n - 1) / n, rel_tol=1e-9)
-    total = len(sizes)
-    if ok_var == ok_std == total:
-        return True, "both are exact for every n from 3 to 64."
-    message = (f"Var[avg z] is exact for {ok_var} of {total} values of n and E[std(z)^2] for {ok_std} of {total} "
-               "(a Monte Carlo estimate is not exact: derive the formulas).")
-    if failures:
-        message += f" Your function raised an exception for {failures} value(s) of n."
-    return False, message
-
-
 ROUTING_KEYS = ("t1_E", "t1_G", "t2_E", "t2_G")
-
-
-def _reference_routing(E: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
-    """Gradient norms of the batch means of t1 and t2 with respect to E's and G's parameters."""
-    norms = {}
-    for term in ("t1", "t2"):
-        terms = ogan_terms(E, G, x, z)
-        grads = torch.autograd.grad(terms[term].mean(), [*E.parameters(), *G.parameters()], allow_unused=True)
-        n_e = len(list(E.parameters()))
-        for net, part in (("E", grads[:n_e]), ("G", grads[n_e:])):
-            sq = sum(float((g**2).sum()) for g in part if g is not None)
-            norms[f"{term}_{net}"] = math.sqrt(sq)
-    return norms
-
-
-@exercises.register("ogan-routing",
-                    hint="For each term, compute the batch mean, backpropagate it alone (gradients zeroed before), "
-                         "and take the norm of all of E's, then all of G's, parameter gradients.")
-def _check_routing(answer: Any) -> tuple[bool, str]:
-    """A function routing(E, G, x, z) -> {'t1_E', 't1_G', 't2_E', 't2_G': gradient norms}, on a tiny model."""
-    if not callable(answer):
-        return False, "pass a function routing(E, G, x, z) returning a dict of the four gradient norms."
-    torch.manual_seed(0)
-    E, G = make_mlp_ogan(n_x=6, n_z=4, hidden=8)
-    gen = torch.Generator().manual_seed(1)
-    x, z = torch.rand(5, 6, generator=gen) * 2 - 1, torch.randn(5, 4, generator=gen)
-    expected = _reference_routing(E, G, x, z)
-    for p in [*E.parameters(), *G.parameters()]:
-        p.grad = None
-    try:
-        got = answer(E, G, x.clone(), z.clone())
-    except Exception as err:  # a student's function that raises is feedback
-        return False, f"your function raised {type(err).__name__}: {err}"
-    if not isinstance(got, dict) or set(got) != set(ROUTING_KEYS):
-        return False, f"return a dict with exactly the keys {ROUTING_KEYS}."
-    try:
-        values = {k: float(v) for k, v in got.items()}
-    except (TypeError, ValueError):
-        return False, "each value must be a number (a gradient norm)."
-    zero_ok = sum((values[k] < 1e-6) == (expected[k] < 1e-6) for k in ROUTING_KEYS)
-    close = sum(math.isclose(values[k], expected[k], rel_tol=1e-4, abs_tol=1e-6) for k in ROUTING_KEYS)
-    if close == 4:
-        return True, "all four norms agree with autograd; the zeros are where the stop-gradients put them."
-    if zero_ok == 4:
-        return False, ("which norms vanish is right, but the non-zero norms differ from autograd's "
-                       "(did gradients accumulate between the two backward passes?).")
-    return False, _verdict_count(zero_ok, 4, "zero/non-zero verdicts are")
-
-
-@lru_cache(maxsize=1)
-def _reference_digit_classifier() -> Any:
-    """The digit classifier of the chapter (train split, pixels scaled to [-1, 1]), fitted once."""
-    from kexue.data import digits_split
-
-    train, _ = digits_split()
-    return digit_classifier(train.images.reshape(len(train), -1) / 8 - 1, train.labels)
-
-
-@exercises.register("ogan-mse-collapse",
-                    hint="Train twice with lam2 = 8, once with recon='mse' and once with recon='corr', and pass the "
-                         "two generators as {'mse': G_mse, 'corr': G_corr}.")
-def _check_mse_collapse(answer: Any) -> tuple[bool, str]:
-    """Two digit generators trained with a strong MSE and a strong correlation term; MSE must lose diversity."""
-    if not isinstance(answer, dict) or set(answer) != {"mse", "corr"}:
-        return False, "pass a dict {'mse': G_mse, 'corr': G_corr} of two trained generators."
-    if not all(isinstance(g, nn.Module) for g in answer.values()):
-        return False, "both values must be torch generators (nn.Module) mapping z to 64-pixel digits."
-    clf = _reference_digit_classifier()
-    entropy = {}
-    for name, G in answer.items():
-        try:
-            images = sample(G, 450, seed=2)
-            if images.reshape(450, -1).shape[1] != 64:
-                return False, f"the {name} generator must produce 64-pixel (8×8) digits."
-            entropy[name] = class_entropy(clf, images)
-        except Exception as err:  # a broken model is feedback
-            return False, f"sampling the {name} generator failed: {type(err).__name__}: {err}"
-    text = (f"class-histogram entropy of 450 samples: MSE model {entropy['mse']:.2f}, correlation model "
-            f"{entropy['corr']:.2f} nats (uniform over 10 digits: {math.log(10):.2f}).")
-    if entropy["mse"] < 2.0 and entropy["corr"] > 2.1:
-        return True, text + " The strong MSE term collapses diversity; the correlation term does not."
-    if entropy["mse"] >= 2.0:
-        return False, text + " The MSE model still produces diverse digits: make its weight stronger."
-    return False, text + " The correlation model lost diversity too: check its training."
+"""The keys of the gradient-norm dict asked for in exercise ogan-routing."""
