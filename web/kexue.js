@@ -1,5 +1,12 @@
 // Site behaviour for the course (registered by book/_ext/kexue_book.py): figures shrunk to fit the column open at
 // their full size on click.
+
+// MathJax's speech-rule engine (switched on from MathJax's accessibility menu) fetches its rules from a CDN unless
+// told where they are: point it at the copy served with the site (web/vendor, tools/vendor_web_assets.sh). This script
+// runs before the deferred MathJax.
+window.SREfeature = Object.assign(window.SREfeature || {}, {
+  json: new URL("vendor/mathjax/sre/mathmaps", document.currentScript.src).href,
+});
 (function () {
   // The size a figure was drawn for: the width attribute of a 2x PNG, otherwise its natural size.
   function intendedWidth(img) {
