@@ -249,9 +249,13 @@ def test_explorer_is_visibly_inactive_and_its_default_figure_appears_once(browse
     page.wait_for_selector(".jupyter-widgets", state="attached", timeout=20_000)
     page.wait_for_selector(".kexue-inactive-note", state="visible", timeout=10_000)
     page.wait_for_timeout(500)
-    controls = page.locator(".kexue-inactive input, .kexue-inactive button, .kexue-inactive select")
-    assert controls.count() >= 1
-    for control in controls.all():
+    # Sliders, buttons, dropdowns...: present, greyed, and out of reach of pointer and keyboard (inert).
+    assert page.locator(".kexue-inactive .widget-slider, .kexue-inactive .widget-button, .kexue-inactive select, "
+                        ".kexue-inactive .widget-toggle-buttons, .kexue-inactive input").count() >= 1
+    for root in page.locator(".kexue-inactive").all():
+        assert root.get_attribute("inert") is not None and root.get_attribute("aria-disabled") == "true"
+        assert float(root.evaluate("el => getComputedStyle(el).opacity")) < 0.7
+    for control in page.locator(".kexue-inactive input, .kexue-inactive button, .kexue-inactive select").all():
         assert control.is_disabled(), f"{chapter}: an explorer control is enabled on the static page"
     assert "run" in page.locator(".kexue-inactive-note").first.inner_text().lower()
     # The snapshot of the explorer's output would repeat the static default figure printed just above it.
