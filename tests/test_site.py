@@ -282,12 +282,15 @@ def test_figures_are_sharp_and_their_text_readable(browser, server: str, chapter
     figures = page.evaluate("""() => [...document.querySelectorAll("article .cell_output img, article figure img")]
         .filter(img => img.offsetParent !== null && img.src.endsWith(".png")).map(img => ({
             src: img.src.split("/").pop(), natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
-            intended: parseFloat(img.getAttribute("width")) || img.naturalWidth,
+            intended: parseFloat(img.style.width) || parseFloat(img.getAttribute("width")) || img.naturalWidth,
+            aspect: (img.getBoundingClientRect().width / img.getBoundingClientRect().height)
+                    / (img.naturalWidth / img.naturalHeight),
             zoomable: img.classList.contains("kexue-zoomable")}))""")
     assert len(figures) >= 3
     for fig in figures:
         # Drawn at twice the size it is laid out for (sharp on HiDPI screens).
         assert fig["natural"] >= 1.9 * fig["intended"], f"{chapter}: {fig['src']} is not a 2x image: {fig}"
+        assert abs(fig["aspect"] - 1) < 0.03, f"{chapter}: {fig['src']} is distorted: {fig}"
         text_px = TEXT_PX_AT_INTENDED_SIZE * fig["shown"] / fig["intended"]
         if text_px < 9:
             assert fig["zoomable"], f"{chapter}: {fig['src']} is shrunk (text {text_px:.1f} px) and cannot be enlarged"
@@ -297,7 +300,7 @@ def test_figures_are_sharp_and_their_text_readable(browser, server: str, chapter
         big = page.locator(".kexue-zoom img")
         big.wait_for(state="visible", timeout=5_000)
         assert big.evaluate("img => img.getBoundingClientRect().width") >= 0.9 * float(
-            zoomable.first.evaluate("img => parseFloat(img.getAttribute('width')) || img.naturalWidth"))
+            zoomable.first.evaluate("img => parseFloat(img.style.width) || img.naturalWidth"))
         page.keyboard.press("Escape")
         assert page.locator(".kexue-zoom").count() == 0
     context.close()

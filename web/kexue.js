@@ -8,10 +8,10 @@ window.SREfeature = Object.assign(window.SREfeature || {}, {
   json: new URL("vendor/mathjax/sre/mathmaps", document.currentScript.src).href,
 });
 (function () {
-  // The size a figure was drawn for: the width attribute of a 2x PNG, otherwise its natural size.
+  // The size a figure was drawn for: the width myst-nb sets on a 2x PNG (inline style), otherwise its natural size.
   function intendedWidth(img) {
-    var attr = parseFloat(img.getAttribute("width"));
-    return attr > 0 ? attr : img.naturalWidth;
+    var set = parseFloat(img.style.width) || parseFloat(img.getAttribute("width"));
+    return set > 0 ? set : img.naturalWidth;
   }
   function mark(img) {
     if (!img.complete || !img.naturalWidth) return;
