@@ -239,7 +239,8 @@ def write_manifest(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("kexue_cache_source", "src", "")
-    app.add_config_value("kexue_cache_pin_files", [], "")
+    # The exact versions `make` installs (constraints.txt) are part of every key, with pyproject.toml's ranges.
+    app.add_config_value("kexue_cache_pin_files", ["constraints.txt"], "")
     # Before myst-nb reads its configuration at builder-inited.
     app.connect("config-inited", set_cache_path, priority=400)
     app.connect("env-get-outdated", outdated_chapters)
