@@ -299,3 +299,22 @@ def test_citations_are_prefixed_and_in_the_bibliography(chapter: str) -> None:
         assert key.startswith(prefix), f"{chapter}: cite {key!r} as {prefix}{key}"
         assert key[len(prefix):] in bib, f"{chapter}: {key[len(prefix):]} is not in book/references.bib"
     assert f":keyprefix: {prefix}\n" in text and f":labelprefix: {prefix}\n" in text
+
+
+def test_toc_parts_number_chapters_in_file_order_then_the_appendix() -> None:
+    """Chapters come first, in the order of their NN (the site numbers each by its NN); the pages that are not
+    chapters (running, teaching, hub links, status) form the last part, after every chapter."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc["root"] == "book/intro"
+    parts = toc["parts"]
+    kinds = [{Path(e["file"]).name[:2].isdigit() for e in part["chapters"]} for part in parts]
+    assert all(len(k) == 1 for k in kinds), "a part mixes chapters and other pages"
+    is_chapter = [k == {True} for k in kinds]
+    assert is_chapter == sorted(is_chapter, reverse=True) and not is_chapter[-1], "the appendix must come last"
+    numbers = [int(Path(f).name[:2]) for f in chapters()]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), f"chapters out of order: {numbers}"
+    for part, chapter_part in zip(parts, is_chapter):
+        assert part.get("numbered", False) == chapter_part, f"{part['caption']}: only chapter parts are numbered"
+    appendix = [e["file"] for e in parts[-1]["chapters"]]
+    for page in ("book/running", "book/teaching", "book/hub-links", "book/status"):
+        assert page in appendix, f"{page} is not in the appendix part"
