@@ -138,12 +138,12 @@ def _check_colours(values: Any, length: int, k: int | None, name: str) -> tuple[
 def _dominant_unchecked(sides: Sequence[int], rule: str = "exact") -> int | None:
     """Dominant colour of four already-validated sides under ``rule`` (fast path for the enumerations)."""
     counts = Counter(sides)
-    ranked = sorted(counts.items(), key=lambda item: -item[1])
     if rule == "plurality":
+        ranked = counts.most_common(2)
         return ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
     if sorted(counts.values()) != [1, 1, 2]:
         return None
-    return ranked[0][0]
+    return next(colour for colour, n in counts.items() if n == 2)
 
 
 def _check_rule(dominance: Any) -> str:
@@ -188,8 +188,11 @@ def _square_index(sides: Sequence[int], k: int) -> int:
 @lru_cache(maxsize=None)
 def _completions(shared: int, d: int, k: int, rule: str = "exact") -> tuple[tuple[int, int, int], ...]:
     """All colourings of an arm's three own edges that make it d-dominated, given the shared edge's colour."""
-    # Dominance ignores the order of the sides, so the arm's geometry does not matter here.
-    return tuple(own for own in product(range(k), repeat=3) if _dominant_unchecked((shared, *own), rule) == d)
+    # Dominance ignores the order of the sides, so the arm's geometry does not matter here. The table row of the
+    # squares whose first side is `shared` lists the k**3 own-edge colourings in itertools.product order.
+    row = _table(k, rule)[shared * k**3:(shared + 1) * k**3]
+    own = list(product(range(k), repeat=3))
+    return tuple(own[i] for i in np.flatnonzero(row == d))
 
 
 def arm_count(shared: int, d: int, k: int = 3, dominance: str = "exact") -> int:
@@ -233,7 +236,14 @@ def _dominated_centres(k: int) -> Iterator[tuple[tuple[int, ...], int]]:
 @lru_cache(maxsize=None)
 def _per_centre(k: int) -> tuple[tuple[tuple[int, ...], int], ...]:
     """Cached (centre, count) pairs of the factorised formula; the sampler needs them on every draw."""
-    return tuple((c, _bar_weight(c[0], c[2], m, k) * _bar_weight(c[1], c[3], m, k)) for c, m in _dominated_centres(k))
+    weights: dict[tuple[int, int, int], int] = {}  # a bar's weight depends only on (s1, s2, m): k**3 of them
+
+    def bar(s1: int, s2: int, m: int) -> int:
+        if (s1, s2, m) not in weights:
+            weights[s1, s2, m] = _bar_weight(s1, s2, m, k)
+        return weights[s1, s2, m]
+
+    return tuple((c, bar(c[0], c[2], m) * bar(c[1], c[3], m)) for c, m in _dominated_centres(k))
 
 
 def count_by_centre(k: int = 3) -> tuple[int, dict[tuple[int, int, int, int], int]]:
