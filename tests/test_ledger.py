@@ -93,3 +93,19 @@ def test_every_ledger_names_a_test_that_exists(chapter: str) -> None:
         defined = {n.name for n in ast.walk(ast.parse(file.read_text(encoding="utf-8")))
                    if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         assert name.split("[")[0].split("::")[0] in defined, f"{chapter} claim {claim.id}: no {name} in {path}"
+
+
+def test_course_page_renders_every_ledger(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from kexue_ledger import render
+
+    book = tmp_path_factory.mktemp("book")
+    (book / "99-demo.ipynb").write_text("{}", encoding="utf-8")
+    (book / "99-demo.md").write_text("---\n---\n# A demo chapter\n", encoding="utf-8")
+    text = render(book)
+    assert "## A demo chapter" in text
+    assert "{glue:text}`99-demo.ipynb::answer`" in text
+    assert "out of reach (corrects the article)" in text
+    assert "| **all chapters** | **1** | **0** | **1** |" in text
