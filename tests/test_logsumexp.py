@@ -94,8 +94,9 @@ def test_logsumexp_axes_and_special_values():
     assert L.logsumexp([5.0]) == 5.0
 
 
+@pytest.mark.torch
 def test_logsumexp_agrees_with_torch():
-    import torch
+    torch = pytest.importorskip("torch")
 
     a = np.random.default_rng(2).normal(0, 50, size=(4, 7))
     np.testing.assert_allclose(L.logsumexp(a), torch.logsumexp(torch.from_numpy(a), dim=-1).numpy(), rtol=1e-13)
@@ -430,8 +431,9 @@ def test_weighted_bounds_can_all_fall_below_the_mean_bound():
     assert weighted == sorted(weighted)  # the Holder bounds increase as t decreases to the entropy bound
 
 
+@pytest.mark.torch
 def test_cross_entropy_bounds_hold_for_torch_losses():
-    import torch
+    torch = pytest.importorskip("torch")
 
     rng = np.random.default_rng(1)
     logits = rng.normal(0, 4, (500, 7))
