@@ -318,3 +318,11 @@ def test_toc_parts_number_chapters_in_file_order_then_the_appendix() -> None:
     appendix = [e["file"] for e in parts[-1]["chapters"]]
     for page in ("book/running", "book/teaching", "book/hub-links", "book/status"):
         assert page in appendix, f"{page} is not in the appendix part"
+
+
+def test_the_bibliography_parses() -> None:
+    """A missing brace in references.bib stops the whole site build; catch it in the quick layer."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(BOOK / "references.bib")).entries
+    assert len(entries) == len(re.findall(r"^@\w+\{", (BOOK / "references.bib").read_text(encoding="utf-8"), re.M))
