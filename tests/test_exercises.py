@@ -108,7 +108,11 @@ def test_grade_tolerances_conversion_and_input_copies() -> None:
 
 def test_close_and_as_float() -> None:
     assert close([1.0, 2.0], np.array([[1.0, 2.0]])) and not close([1.0, math.nan], [1.0, 2.0])
-    assert not close("abc", [1.0]) and not close([1.0, 2.0, 3.0], [1.0, 2.0])
+    assert not close([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(TypeError, match="value must be a number"):
+        close("abc", [1.0])
+    with pytest.raises(ValueError, match="rtol"):
+        close(1.0, 1.0, rtol=-1.0)
     assert as_float(np.float32(0.5)) == 0.5 and as_float(np.array(2.0)) == 2.0
     with pytest.raises(TypeError, match="answer must be a real number"):
         as_float("1.5")

@@ -10,6 +10,9 @@ valid values. Acceptable outcomes:
 - a normal return, unless the bad value was of the wrong type (silent acceptance), or the result holds a NaN or an
   infinity that the input did not (a silent NaN).
 
+The one documented exception is ``CATCH_ALL``: a parameter whose contract is to accept anything (``exercises.call``
+runs whatever a student passed and turns every failure, a non-callable included, into a verdict).
+
 Not acceptable: any other exception type, a MemoryError, a crash of the interpreter, or a call that takes more than
 ``CALL_SECONDS``. Each module's calls run in a child process under an address-space limit, watched by the parent,
 which kills the child on a hang and resumes after the hanging call; modules run in parallel.
@@ -37,6 +40,14 @@ CALL_SECONDS = 8.0 * min(8.0, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1
 ADDRESS_SPACE_EXTRA = 2 << 30  # bytes of address space a child may add to what its imports took
 WORKERS = 2
 CHILD = Path(__file__).with_name("fuzz_child.py")
+# (function, parameter) pairs that accept any value by contract, so that silently accepting a wrong type is right.
+CATCH_ALL = {("kexue.exercises.call", "function")}
+
+
+def excused(record: dict) -> bool:
+    """Whether a record's misbehaviour is the documented contract of a CATCH_ALL parameter."""
+    return record["outcome"] == "silent-acceptance" and any(
+        record["call"].startswith(f"{fn}({param}=") for fn, param in CATCH_ALL)
 
 
 def public_modules() -> list[str]:
@@ -114,7 +125,7 @@ def test_modules_are_found() -> None:
 
 
 def test_every_bad_input_is_refused_clearly(fuzz_records: list[dict]) -> None:
-    bad = [r for r in fuzz_records if r["outcome"] != "ok"]
+    bad = [r for r in fuzz_records if r["outcome"] != "ok" and not excused(r)]
     calls = len(fuzz_records)
     counts = Counter(r["outcome"] for r in bad)
     report = "\n".join(f"{r['outcome']}: {r['call']}  -> {r.get('detail', '')}"[:400] for r in bad[:80])

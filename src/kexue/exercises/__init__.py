@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from kexue import validate
+
 if TYPE_CHECKING:
     import sympy
 
@@ -73,8 +75,9 @@ _LOADED = False
 
 def register(exercise_id: str, hint: str = "") -> Callable[[Checker], Checker]:
     """Decorator that registers ``checker`` under ``exercise_id``."""
-    if not isinstance(exercise_id, str) or not exercise_id:
-        raise ValueError(f"exercise_id must be a non-empty string, got {exercise_id!r}")
+    if not validate.string(exercise_id, "exercise_id"):
+        raise ValueError("exercise_id must be a non-empty string")
+    hint = validate.string(hint, "hint")
 
     def decorate(checker: Checker) -> Checker:
         # Re-registering replaces the entry, so reloading a module in a notebook works.
@@ -116,6 +119,7 @@ def check(exercise_id: str, answer: Any) -> Feedback:
 # --- Numeric answers ---------------------------------------------------------------------------------------------
 def as_int(answer: Any, name: str = "answer") -> int:
     """Convert an integral answer (int, NumPy integer, or a float with no fractional part) to ``int``."""
+    name = validate.string(name, "name")
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
         raise TypeError(f"{name} must be an integer, got {type(answer).__name__}")
     if isinstance(answer, numbers.Integral):
@@ -127,6 +131,7 @@ def as_int(answer: Any, name: str = "answer") -> int:
 
 def as_float(answer: Any, name: str = "answer") -> float:
     """A finite real answer as a float (NumPy scalars and 0-d arrays or tensors accepted; bools and strings refused)."""
+    name = validate.string(name, "name")
     if isinstance(answer, np.generic) or (hasattr(answer, "item") and getattr(answer, "ndim", None) == 0):
         answer = answer.item()
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
@@ -140,13 +145,17 @@ def as_float(answer: Any, name: str = "answer") -> float:
 def close(value: ArrayLike, expected: ArrayLike, rtol: float = 1e-9, atol: float = 0.0) -> bool:
     """Whether ``value`` is finite, of ``expected``'s shape and within atol + rtol·|expected| of it, entry by entry.
 
-    A value of the right size but another shape (a row for a column) is compared after reshaping.
+    A value of the right size but another shape (a row for a column) is compared after reshaping; a value that is
+    not numbers at all (None, a string, a ragged list) raises a TypeError naming it.
     """
+    rtol, atol = validate.real(rtol, "rtol", minimum=0), validate.real(atol, "atol", minimum=0)
+    want = validate.array(expected, "expected", finite=False, empty=True, kind="complex")
+    if value is None or isinstance(value, (str, bytes)):  # NumPy would read None as NaN and "1" as a number
+        raise TypeError(f"value must be a number or an array of numbers, got {type(value).__name__}")
     try:
-        want = np.asarray(expected)
         got = np.asarray(value, dtype=np.result_type(want, float))
-    except (TypeError, ValueError):
-        return False
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"value must be a number or an array of numbers, got {type(value).__name__}") from None
     if got.shape != want.shape and got.size == want.size:
         got = got.reshape(want.shape)
     if got.shape != want.shape or not np.all(np.isfinite(got)):
@@ -156,7 +165,10 @@ def close(value: ArrayLike, expected: ArrayLike, rtol: float = 1e-9, atol: float
 
 # --- The grading loop --------------------------------------------------------------------------------------------
 def call(function: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
-    """Call a student's function: ``(value, None)``, or ``(None, the exception's type name)`` if it raised."""
+    """Call a student's function: ``(value, None)``, or ``(None, the exception's type name)`` if it raised.
+
+    Its contract is to turn anything into a verdict: a ``function`` that is not callable gives ``(None, "TypeError")``.
+    """
     try:
         # Overflow in a student's function shows in the verdict, so NumPy's warnings would only repeat it.
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -184,9 +196,32 @@ def _show(value: Any) -> str:
 
 def describe_case(args: Sequence[Any], names: Sequence[str] | None = None) -> str:
     """A case's arguments as text, e.g. ``a = 1, b = 2`` (or ``(1, 2)`` without names)."""
+    args = _arguments(args, "args")
+    names = _names(names)
     if names:
         return ", ".join(f"{n} = {_show(a)}" for n, a in zip(names, args))
     return _show(args[0]) if len(args) == 1 else "(" + ", ".join(_show(a) for a in args) + ")"
+
+
+def _arguments(case: Any, name: str) -> tuple[Any, ...]:
+    """One case's arguments as a tuple, or a TypeError naming ``name`` (a string is not a list of arguments)."""
+    if isinstance(case, (str, bytes)) or not isinstance(case, Iterable):
+        raise TypeError(f"{name} must be a sequence of arguments, got {type(case).__name__}")
+    return tuple(case)
+
+
+def _names(names: Any) -> tuple[str, ...] | None:
+    """Argument names for messages: None or a sequence of strings."""
+    if names is None:
+        return None
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise TypeError(f"names must be a sequence of argument names, got {type(names).__name__}")
+    return tuple(validate.string(n, "names") for n in names)
+
+
+def _optional_function(value: Any, name: str) -> Callable[..., Any] | None:
+    """None or a callable, or a TypeError naming ``name``."""
+    return None if value is None else validate.function(value, name)
 
 
 @dataclass
@@ -227,10 +262,8 @@ class Grade:
 
 def _agrees(value: Any, expected: Any, compare: Callable[[Any, Any], bool] | None, rtol: float, atol: float) -> bool:
     """Whether a student's value agrees with the reference; a value the comparison cannot handle does not."""
-    if compare is None:
-        return close(value, expected, rtol, atol)
     try:
-        return bool(compare(value, expected))
+        return close(value, expected, rtol, atol) if compare is None else bool(compare(value, expected))
     except (TypeError, ValueError):  # e.g. an array where a number belongs
         return False
 
@@ -247,7 +280,20 @@ def grade(function: Callable[..., Any], cases: Iterable[Sequence[Any]],
     exception); ``compare(value, expected)`` replaces the default ``close(value, expected, rtol, atol)``. Array
     arguments are copied before the call, so a function that modifies its input cannot spoil the reference.
     """
-    cases = [tuple(case) for case in cases]
+    function = validate.function(function, "function")
+    if isinstance(cases, (str, bytes)) or not isinstance(cases, Iterable):
+        raise TypeError(f"cases must be a sequence of argument tuples, got {type(cases).__name__}")
+    cases = [_arguments(case, "cases") for case in cases]
+    if not callable(reference):
+        if isinstance(reference, (str, bytes)) or not isinstance(reference, Sequence):
+            raise TypeError(f"reference must be a function or a sequence of values, got {type(reference).__name__}")
+        if len(reference) != len(cases):
+            raise ValueError(f"reference must hold one value per case: {len(reference)} values, {len(cases)} cases")
+    rtol = validate.real(rtol, "rtol", minimum=0)
+    if not callable(atol):
+        atol = validate.real(atol, "atol", minimum=0)
+    compare, convert = _optional_function(compare, "compare"), _optional_function(convert, "convert")
+    names, what = _names(names), validate.string(what, "what")
     result = Grade(total=len(cases), names=names, what=what)
     for i, case in enumerate(cases):
         expected = reference(*case) if callable(reference) else reference[i]
@@ -292,12 +338,29 @@ def parse_expression(text: str, symbols: Mapping[str, sympy.Symbol] | Iterable[s
         raise TypeError(f"text must be a string, got {type(text).__name__}")
     if len(text) > 2000:
         raise ValueError("text must be at most 2000 characters long")
-    table = dict(symbols) if isinstance(symbols, Mapping) else {name: sp.Symbol(name) for name in symbols}
+    table = _symbol_table(symbols, sp)
+    other_names = validate.boolean(other_names, "other_names")
     try:
         tree = ast.parse(text.replace("^", "**"), mode="eval")
     except SyntaxError as err:
-        raise ValueError(f"could not read {text!r} as a formula: {err.msg}") from None
-    return _build(tree.body, table, sp, other_names)
+        raise ValueError(f"could not read the text {text!r} as a formula: {err.msg}") from None
+    try:
+        return _build(tree.body, table, sp, other_names)
+    except ValueError as err:
+        raise ValueError(f"{err} (in the formula text {text!r})") from None
+
+
+def _symbol_table(symbols: Any, sp: Any) -> dict[str, Any]:
+    """``symbols`` as a dict name -> SymPy symbol: a mapping is taken as it is, a list of names makes plain symbols."""
+    if isinstance(symbols, Mapping):
+        table = dict(symbols)
+    elif isinstance(symbols, (str, bytes)) or not isinstance(symbols, Iterable):
+        raise TypeError(f"symbols must map names to SymPy symbols or list names, got {type(symbols).__name__}")
+    else:
+        table = {validate.string(name, "symbols"): sp.Symbol(name) for name in symbols}
+    if not all(isinstance(name, str) and isinstance(value, sp.Basic) for name, value in table.items()):
+        raise TypeError("symbols must map names (strings) to SymPy symbols")
+    return table
 
 
 def _build(node: ast.AST, table: dict[str, Any], sp: Any, other_names: bool) -> Any:
@@ -343,12 +406,16 @@ def as_expression(answer: Any, symbols: Mapping[str, sympy.Symbol]) -> sympy.Exp
     """
     import sympy as sp
 
+    if not isinstance(symbols, Mapping):
+        raise TypeError(f"symbols must map names to SymPy symbols, got {type(symbols).__name__}")
+    symbols = _symbol_table(symbols, sp)
     if isinstance(answer, str):
         expr = parse_expression(answer, symbols, other_names=True)
     elif isinstance(answer, (sp.Basic, numbers.Number)) and not isinstance(answer, bool):
         expr = sp.sympify(answer, strict=True)  # strict: numbers and SymPy objects only, never strings
     else:
-        raise TypeError(f"give an expression (a SymPy expression or a string), got {type(answer).__name__}")
+        raise TypeError(f"give an expression as the answer (a SymPy expression or a string), "
+                        f"got {type(answer).__name__}")
     if not isinstance(expr, sp.Expr):
         raise ValueError("give an expression, not an equation or a set")
     expr = expr.subs({s: symbols[s.name] for s in expr.free_symbols if s.name in symbols})

@@ -9,7 +9,7 @@ import numpy as np
 
 from kexue import validate
 from kexue.exercises import as_float, grade, register
-from kexue.logsumexp import _as_probability, _check_order, logsumexp, softmax, weighted_bound
+from kexue.logsumexp import _check_order, logsumexp, softmax, weighted_bound
 
 
 def _to_float(value: Any) -> float:
@@ -102,7 +102,7 @@ def cauchy_best_p(x: Sequence[float] = (1.0, 2.0, 3.0)) -> np.ndarray:
 def cauchy_best(answer: Any) -> tuple[bool, str]:
     """The p maximising the Cauchy (t = 2) bound for x = (1, 2, 3): its bound must be within 1e-9 of the best."""
     x = np.array([1.0, 2.0, 3.0])
-    p = _as_probability(answer, "p", n=3)
+    p = validate.probability(answer, "p", size=3)
     best = weighted_bound(x, cauchy_best_p(x), 2.0)
     value = weighted_bound(x, p, 2.0)
     if value >= best - 1e-9:
