@@ -375,7 +375,7 @@ def test_class_entropy() -> None:
 
 
 @pytest.mark.slow
-def test_the_digits_experiment_reaches_the_briefs_thresholds(digits) -> None:
+def test_the_digits_experiment_reaches_its_thresholds(digits) -> None:
     Xtr, ytr, Xte, yte = digits
     E, G, _ = ogan.train_ogan(Xtr, steps=2000, seed=0, progress=False)
     assert ogan.code_correlation(E, G) > 0.8
