@@ -211,7 +211,7 @@ _REFERENCES = ("softplus", "gelu", "relu")
 
 def _check_beta(beta: Any, ref: str = "softplus") -> float:
     """Validate softplus's sharpness β (only the softplus reference has one)."""
-    beta = _check_real(beta, "beta", positive=True)
+    beta = _check_real(beta, "beta", positive=True, maximum=1e6)  # beyond, 1/β² and the grid underflow
     if beta != 1.0 and ref != "softplus":
         raise ValueError(f"beta applies to ref='softplus' only, got beta={beta} with ref={ref!r}")
     return beta

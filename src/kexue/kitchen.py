@@ -71,7 +71,8 @@ def normalize_ingredient(name: str, synonyms: Mapping[str, str] | None = None) -
 def _check_categories(categories: Iterable[str] | None) -> frozenset[str] | None:
     if categories is None:
         return None
-    if isinstance(categories, str) or not all(isinstance(c, str) for c in categories):
+    if isinstance(categories, str) or not isinstance(categories, Iterable) \
+            or not all(isinstance(c, str) for c in categories):
         raise TypeError("categories must be a collection of category names (strings), or None")
     return frozenset(categories)
 
@@ -266,6 +267,11 @@ def recover_counts(support: float, confidence: float, n: int, decimals: int = 6)
         if round(value, decimals) != value:
             raise ValueError(f"{name}={value} has more than decimals={decimals} digits")
     half = 0.5 * 10.0 ** -decimals
+    # The search visits about (2·half·n) joint counts, each with about 2·half·joint/confidence² antecedents.
+    candidates = (2 * half * n + 2) * (2 * half * (support + half) * n / max(confidence - half, 1e-300) ** 2 + 2)
+    if candidates > 1e7:
+        raise ValueError(f"n={n} with decimals={decimals} leaves about {candidates:.2g} candidate counts to search; "
+                         "the published digits cannot pin the counts down")
     found = []
     # every joint count within half a unit of the last digit of support·n, then every antecedent count likewise
     for joint in range(max(1, math.floor((support - half) * n)), math.ceil((support + half) * n) + 1):
@@ -369,15 +375,17 @@ def ppmi_svd_embeddings(transactions: Transactions, min_count: int = 5, dim: int
 def most_similar(vocab: Sequence[str], embeddings: NDArray[np.float64], word: str, topn: int = 10
                  ) -> list[tuple[str, float]]:
     """The ``topn`` items with the largest cosine similarity to ``word``."""
-    e = np.asarray(embeddings, dtype=float)
-    if e.ndim != 2 or e.shape[0] != len(vocab):
-        raise ValueError(f"embeddings must have one row per vocab item ({len(vocab)}), got shape {e.shape}")
+    vocab = _check_vocab(vocab)
+    e = _check_embeddings(embeddings, vocab)
     if not isinstance(word, str):
         raise TypeError(f"word must be an ingredient name, got {type(word).__name__}")
     if word not in vocab:
         raise ValueError(f"word {word!r} is not in the vocabulary")
     topn = validate.integer(topn, "topn", minimum=1)
-    unit = e / np.linalg.norm(e, axis=1, keepdims=True)
+    norms = np.linalg.norm(e, axis=1, keepdims=True)
+    if not np.all(norms > 0):  # a zero row has no direction, so its cosine similarity is undefined
+        raise ValueError("embeddings must have no all-zero row")
+    unit = e / norms
     k = list(vocab).index(word)
     sims = unit @ unit[k]
     order = [j for j in np.argsort(-sims, kind="stable") if j != k][:topn]
@@ -539,6 +547,38 @@ def rule_graph(rules: Iterable[Rule]):  # -> networkx.DiGraph
     return graph
 
 
+def _check_graph(graph: object) -> None:
+    """A TypeError naming ``graph`` unless it is a networkx graph."""
+    import networkx as nx
+
+    if not isinstance(graph, nx.Graph):
+        raise TypeError(f"graph must be a networkx graph, got {type(graph).__name__}")
+
+
+def _check_ax(ax: object) -> None:
+    """A TypeError naming ``ax`` unless it is None or matplotlib Axes."""
+    from matplotlib.axes import Axes
+
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be matplotlib Axes or None, got {type(ax).__name__}")
+
+
+def _check_vocab(vocab: object) -> list[str]:
+    """``vocab`` as a list of item names, or a TypeError naming it."""
+    if isinstance(vocab, str) or not isinstance(vocab, Sequence) or not all(isinstance(w, str) for w in vocab):
+        raise TypeError(f"vocab must be a sequence of item names (strings), got {type(vocab).__name__}")
+    return list(vocab)
+
+
+def _check_embeddings(embeddings: object, vocab: list[str], min_columns: int = 1) -> NDArray[np.float64]:
+    """A finite matrix with one row per vocab item and at least ``min_columns`` columns."""
+    e = validate.matrix(embeddings, "embeddings")
+    if e.shape[0] != len(vocab) or e.shape[1] < min_columns:
+        raise ValueError(f"embeddings must have one row per vocab item ({len(vocab)}) and >= {min_columns} "
+                         f"columns, got shape {e.shape}")
+    return e
+
+
 def draw_rule_graph(graph, ax=None):
     """A rule graph on two circles, consequents (orange) inside and the other items outside; edge width grows with
     the number of rules."""
@@ -547,6 +587,8 @@ def draw_rule_graph(graph, ax=None):
 
     from kexue.plotting import PALETTE
 
+    _check_graph(graph)
+    _check_ax(ax)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
     ax.set_axis_off()
@@ -570,7 +612,13 @@ def draw_communities(graph, parts: Sequence[set[str]], ax=None, seed: int = 0, l
 
     from kexue.plotting import CYCLE
 
-    seed = validate.integer(seed, "seed", minimum=0)
+    seed = validate.integer(seed, "seed", minimum=0, maximum=2**32 - 1)
+    label_size = validate.real(label_size, "label_size", positive=True, maximum=100)
+    _check_graph(graph)
+    _check_ax(ax)
+    if isinstance(parts, (str, bytes)) or not isinstance(parts, Iterable) \
+            or not all(isinstance(part, Iterable) and not isinstance(part, str) for part in parts):
+        raise TypeError(f"parts must be a sequence of sets of item names, got {type(parts).__name__}")
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6.5))
     colour = {w: CYCLE[c % len(CYCLE)] for c, part in enumerate(parts) for w in part}
@@ -592,9 +640,9 @@ def plot_embedding(vocab: Sequence[str], embeddings: NDArray[np.float64], ax=Non
 
     from kexue.plotting import PALETTE
 
-    e = np.asarray(embeddings, dtype=float)
-    if e.ndim != 2 or e.shape[0] != len(vocab) or e.shape[1] < 2:
-        raise ValueError(f"embeddings must have one row per vocab item and >= 2 columns, got shape {e.shape}")
+    vocab = _check_vocab(vocab)
+    e = _check_embeddings(embeddings, vocab, min_columns=2)
+    _check_ax(ax)
     centred = e - e.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     xy = centred @ vt[:2].T

@@ -78,7 +78,7 @@ def smooth_min(answer: Any) -> tuple[bool, str]:
 
 def cauchy_best_p(x: Sequence[float] = (1.0, 2.0, 3.0)) -> np.ndarray:
     """The probability vector that maximises the Cauchy bound p . x - log sum p_i**2 (KKT: p_i ∝ (x_i - λ)_+)."""
-    x = np.asarray(x, dtype=float)
+    x = validate.vector(x, "x")
 
     def weights(lam: float) -> np.ndarray:
         w = np.maximum(x - lam, 0.0)
