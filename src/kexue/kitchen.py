@@ -522,12 +522,21 @@ ARTICLE_RULES: tuple[PublishedRule, ...] = tuple(_rules("confidence ≥ 0.8", ""
 
 # --- tables and figures -----------------------------------------------------------------------------------------
 
+def _check_rules(rules: object) -> list[Rule]:
+    """``rules`` as a list of Rule objects, or a TypeError naming it."""
+    items = list(rules) if isinstance(rules, Iterable) and not isinstance(rules, str) else None
+    if items is None or not all(isinstance(r, Rule) for r in items):
+        raise TypeError("rules must be a collection of Rule objects (the output of association_rules), got "
+                        f"{type(rules).__name__}")
+    return items
+
+
 def rules_table(rules: Iterable[Rule]):  # -> pandas.DataFrame
     """Rules as a table: the rule, its joint count, support, confidence and lift."""
     import pandas as pd
 
     rows = [{"rule": str(r), "count": r.count, "support": r.support, "confidence": r.confidence, "lift": r.lift}
-            for r in rules]
+            for r in _check_rules(rules)]
     return pd.DataFrame(rows, columns=["rule", "count", "support", "confidence", "lift"])
 
 
@@ -537,9 +546,7 @@ def rule_graph(rules: Iterable[Rule]):  # -> networkx.DiGraph
     import networkx as nx
 
     graph = nx.DiGraph()
-    for r in rules:
-        if not isinstance(r, Rule):
-            raise TypeError(f"rules must hold Rule objects, got {type(r).__name__}")
+    for r in _check_rules(rules):
         for a in r.antecedent:
             for b in r.consequent:
                 weight = graph.edges[a, b]["weight"] + 1 if graph.has_edge(a, b) else 1
