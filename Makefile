@@ -5,17 +5,31 @@ BIN    := $(VENV)/bin
 # Run the venv's tools (jupyter-book, the kernel) before anything installed on the machine.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 APT_PACKAGES := chromium fonts-noto-cjk dataset-fashion-mnist
+# What `make setup` installs: the package with its extras, at the exact versions of constraints.txt.
+EXTRAS ?= book,test,torch
+# An extra package index for PyTorch wheels, empty by default (then pip asks only its configured index). Without an
+# NVIDIA GPU, `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu` takes the CPU build and no CUDA packages.
+TORCH_INDEX ?=
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt
+TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX) )
+# The interpreters `make test-pythons` installs the package into (without PyTorch) and runs the unit tests with.
+PYTHONS ?= 3.12 3.13
 
-.PHONY: setup book test test-quick bench serve student clean apt assets
+.PHONY: setup book test test-quick test-pythons lock bench serve student clean apt assets
 
 setup: $(VENV)/.installed assets apt
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch is pinned to 2.13.0, which this machine provides as a CPU build.
-	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	$(PIP_INSTALL) pip
+	$(PIP_INSTALL) $(TORCH_INDEX_ARG)-e ".[$(EXTRAS)]"
 	touch $@
+
+# Rewrite constraints.txt from what .venv holds now: to move to newer versions, upgrade them in .venv
+# (`.venv/bin/pip install -U numpy`), run the tests, then `make lock` and commit constraints.txt.
+lock: $(VENV)/.installed
+	$(BIN)/python -m pip check
+	$(BIN)/python tools/lock.py > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 assets:
 	tools/vendor_web_assets.sh
@@ -39,6 +53,10 @@ test: setup
 # Quick iteration: everything but executing chapters and building the site.
 test-quick: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow"
+
+# The package installs without PyTorch under Python 3.12 and 3.13 and passes its unit tests there (throwaway venvs).
+test-pythons: $(VENV)/.installed
+	$(BIN)/python tools/test_pythons.py $(PYTHONS)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -11,12 +11,15 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 from kexue import activations as act
+
+# PyTorch comes with the [torch] extra; without it this module is skipped (`-m "not torch"` deselects it).
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 
 LOG2 = math.log(2)
 B_STAR = 1.5238210325187506642  # 20-digit mpmath solution quoted in the brief

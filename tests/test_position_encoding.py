@@ -367,9 +367,11 @@ def test_plot_position_logits_smoke():
 # --- PyTorch experiments ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cnn_runs():
+    pytest.importorskip("torch")
     return {pad: pe.cnn_padding_experiment(pad) for pad in ("zeros", "circular")}
 
 
+@pytest.mark.torch
 def test_cnn_zero_padding_reveals_position(cnn_runs):
     zeros = cnn_runs["zeros"]
     assert zeros.accuracy == 1.0 and zeros.loss < 0.05 and zeros.losses[-1] < 0.05
@@ -377,13 +379,16 @@ def test_cnn_zero_padding_reveals_position(cnn_runs):
     assert len(zeros.losses) == 300
 
 
+@pytest.mark.torch
 def test_cnn_circular_padding_stays_at_chance(cnn_runs):
     circ = cnn_runs["circular"]
     assert abs(circ.loss - math.log(32)) < 1e-3 and circ.accuracy == 1 / 32
     assert len(set(circ.predicted.tolist())) == 1  # a shift-equivariant net answers the same everywhere
 
 
+@pytest.mark.torch
 def test_cnn_experiment_is_reproducible_and_fast():
+    pytest.importorskip("torch")
     a = pe.cnn_padding_experiment("zeros", steps=25)
     b = pe.cnn_padding_experiment("zeros", steps=25)
     assert a.losses == b.losses and a.loss == b.loss
@@ -392,9 +397,11 @@ def test_cnn_experiment_is_reproducible_and_fast():
 
 @pytest.fixture(scope="module")
 def copy_models():
+    pytest.importorskip("torch")
     return {scheme: pe.train_copy_model(scheme) for scheme in pe.COPY_SCHEMES}
 
 
+@pytest.mark.torch
 def test_copy_task_accuracies(copy_models):
     acc = {s: {n: m.accuracy(n) for n in (32, 64)} for s, m in copy_models.items()}
     for scheme in ("learned", "t5", "rope"):
@@ -404,6 +411,7 @@ def test_copy_task_accuracies(copy_models):
     assert all(len(m.losses) == 300 for m in copy_models.values())
 
 
+@pytest.mark.torch
 def test_copy_task_unseen_t5_buckets_keep_their_initial_bias(copy_models):
     bias = copy_models["t5"].t5_bias
     seen = np.unique(pe.t5_bucket(-np.arange(32), bidirectional=False))
@@ -414,7 +422,9 @@ def test_copy_task_unseen_t5_buckets_keep_their_initial_bias(copy_models):
     assert copy_models["rope"].t5_bias is None
 
 
+@pytest.mark.torch
 def test_copy_task_benchmark_plumbing():
+    pytest.importorskip("torch")
     res = pe.copy_task_benchmark(schemes=("none", "learned"), n_test=(8, 16), n_train=8, steps=3)
     assert set(res) == {"none", "learned"} and set(res["none"]) == {8, 16}
     assert math.isnan(res["learned"][16]) and 0 <= res["none"][8] <= 1
@@ -423,8 +433,9 @@ def test_copy_task_benchmark_plumbing():
     assert a.losses == b.losses and a.accuracy(8) == b.accuracy(8)
 
 
+@pytest.mark.torch
 def test_rope_torch_twin_matches_numpy():
-    import torch
+    torch = pytest.importorskip("torch")
 
     x = np.random.default_rng(0).standard_normal((2, 5, 8))
     theta = torch.tensor(pe.frequencies(8))

@@ -57,8 +57,9 @@ def test_seed_everything_is_reproducible(seed: int) -> None:
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.torch
 def test_seed_and_threads_reach_torch() -> None:
-    import torch
+    torch = pytest.importorskip("torch")
 
     runtime.seed_everything(7)
     first = torch.rand(3)

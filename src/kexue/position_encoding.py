@@ -489,13 +489,6 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
                            dilations: Sequence[int] = (1, 2, 4, 8, 16), steps: int = 300, batch: int = 16,
                            lr: float = 3e-3, seed: int = 0) -> CNNResult:
     """Train a dilated 1-D CNN to name each position of a constant input; only zero padding makes that possible."""
-    import time
-
-    import torch
-    import torch.nn.functional as F
-
-    from kexue.runtime import seed_everything, set_threads
-
     if padding not in ("zeros", "circular"):
         raise ValueError(f"padding must be 'zeros' or 'circular', got {padding!r}")
     length, channels = _check_int(length, "length", 2), _check_int(channels, "channels", 1)
@@ -506,6 +499,14 @@ def cnn_padding_experiment(padding: str = "zeros", length: int = 32, channels: i
     dilations = tuple(_check_int(v, "dilations", 1) for v in dilations)
     if not dilations or max(dilations) >= length:
         raise ValueError(f"dilations must be non-empty and below length = {length}, got {dilations}")
+    # Imported after the checks, so bad arguments are refused also where PyTorch is not installed.
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    from kexue.runtime import seed_everything, set_threads
+
     set_threads(1)
     seed_everything(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -578,13 +579,6 @@ class CopyModel:
 def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, vocab: int = 16,
                      steps: int = 300, batch: int = 32, lr: float = 1e-2, seed: int = 0) -> CopyModel:
     """Train one causal single-layer attention model to output the token lag steps back, at length n_train."""
-    import time
-
-    import torch
-    import torch.nn.functional as F
-
-    from kexue.runtime import seed_everything, set_threads
-
     if scheme not in COPY_SCHEMES:
         raise ValueError(f"scheme must be one of {COPY_SCHEMES}, got {scheme!r}")
     lag, n_train = _check_int(lag, "lag", 1), _check_int(n_train, "n_train", 2)
@@ -593,6 +587,14 @@ def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, 
     d, vocab = _check_dim(d), _check_int(vocab, "vocab", 2)
     steps, batch, seed = _check_int(steps, "steps", 1), _check_int(batch, "batch", 1), _check_int(seed, "seed", 0)
     lr = _check_real(lr, "lr")
+    # Imported after the checks, so bad arguments are refused also where PyTorch is not installed.
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    from kexue.runtime import seed_everything, set_threads
+
     set_threads(1)
     seed_everything(seed)
     start = time.perf_counter()
