@@ -206,3 +206,12 @@ def test_training_refuses_non_finite_loss():
 def test_bad_arguments(call, error, name):
     with pytest.raises(error, match=name):
         call()
+
+
+def test_plot_mixer():
+    import matplotlib
+    matplotlib.use("Agg")
+    fig = tm.plot_mixer("fnet", 16, [16, 32], {"fnet": [1e-4, 2e-4], "attention": [2e-4, 8e-4]})
+    assert len(fig.axes) == 3  # two panels and the colour bar
+    with pytest.raises(ValueError, match="mixer"):
+        tm.plot_mixer("rnn", 16, [16], {})

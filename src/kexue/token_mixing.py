@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from torch.nn import functional as F
 
 from kexue import nn as knn
 from kexue import validate
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 MAX_N = 4096
 """Longest sequence a mixer accepts: MLP-Mixer's token MLP has 4 n² weights (268 MB at n = 4096)."""
@@ -401,3 +405,34 @@ def benchmark(ns: Sequence[int], d: int = 64, batch: int = 4, reps: int = 3,
                     times.append(time.process_time() - start)
                 out[name].append(min(times))
     return out
+
+
+LABELS = {"attention": "attention", "synthesizer": "Synthesizer (Random)", "mlp_mixer": "MLP-Mixer",
+          "resmlp": "ResMLP", "fnet": "FNet", "gmlp": "gMLP (SGU)", "external": "External Attention"}
+"""Display names of the mixers."""
+
+
+def plot_mixer(mixer: str, n: int, ns: Sequence[int], seconds: dict[str, Sequence[float]], d: int = 64,
+               seed: int = 0) -> plt.Figure:
+    """Cost of every mixer against n (``mixer`` highlighted) beside ``mixer``'s mixing matrix at length ``n``."""
+    import matplotlib.pyplot as plt
+
+    mixer = validate.choice(mixer, "mixer", list(MIXERS))
+    n = validate.integer(n, "n", minimum=1, maximum=1024)  # an n × n image; larger would only blur
+    torch.manual_seed(validate.integer(seed, "seed", minimum=0))
+    module = make_mixer(mixer, n, d)
+    A = module.mixing_matrix(torch.randn(1, n, d)).numpy()
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, ts in seconds.items():
+        ax0.loglog(ns, np.asarray(ts) * 1e3, "-", lw=3 if name == mixer else 1, alpha=1 if name == mixer else 0.4,
+                   label=LABELS.get(name, name))
+    ax0.axvline(n, color="0.5", ls=":")
+    ax0.set(xlabel="sequence length n", ylabel="CPU time per layer (ms)",
+            title=f"{LABELS[mixer]}: {param_count(module):,} parameters at n = {n}")
+    ax0.legend(fontsize="x-small")
+    scale = float(np.abs(A).max()) or 1.0
+    image = ax1.imshow(A, cmap="RdBu_r", vmin=-scale, vmax=scale, aspect="auto", interpolation="nearest")
+    fig.colorbar(image, ax=ax1, label="mixing weight")
+    ax1.set(xlabel="memory slot" if mixer == "external" else "input token j", ylabel="output token i",
+            title=f"mixing matrix at initialisation, n = {n}")
+    return fig
