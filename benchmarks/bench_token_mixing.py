@@ -64,7 +64,7 @@ def run() -> str:
     mixers = list(EXPECTED)
     body = [[n] + [f"{by[(m, n)] * 1e3:.2f}" for m in mixers] for n in NS]
     slope_rows = [[m, f"{fitted[m]:.2f}", EXPECTED[m]] for m in mixers]
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return ("CPU time of one forward pass of each token mixer of `kexue.token_mixing` (chapter 05): batch 4, "
             f"d = 64, float32, `torch.set_num_threads(1)`, minimum of {REPEATS} repeats of `time.process_time`. "
             "Attention uses the fused `scaled_dot_product_attention` kernel; MLP-Mixer's token MLP has hidden 2n; "

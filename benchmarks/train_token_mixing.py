@@ -49,7 +49,7 @@ def main() -> dict[str, object]:
     result: dict[str, object] = {
         "provenance": {
             "command": ".venv/bin/python benchmarks/train_token_mixing.py",
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "seeds": list(SEEDS), "torch": torch.__version__, "python": platform.python_version(),
             "setup": "kexue.token_mixing.train_and_eval: MixerModel d=64, 2 blocks, AdamW lr 3e-3, batch 64, "
                      "one thread; accuracy on 1000 fresh examples (seed 12345)",

@@ -12,8 +12,8 @@ RIGHT_ROLES = {"attention": "input", "synthesizer": "parameter", "mlp_mixer": "p
 
 def two_terms(x):
     n, d = x.shape
-    C = lambda m: np.cos(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)  # noqa: E731
-    S = lambda m: np.sin(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)  # noqa: E731
+    C = lambda m: np.cos(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)
+    S = lambda m: np.sin(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)
     return C(n) @ x @ C(d).T - S(n) @ x @ S(d).T
 
 

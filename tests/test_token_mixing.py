@@ -144,7 +144,7 @@ def test_tasks():
 
 
 def test_smoke_training_loss_decreases():
-    task = lambda B, rng: tm.task_reverse(B, rng, n=8, V=8)  # noqa: E731
+    task = lambda B, rng: tm.task_reverse(B, rng, n=8, V=8)
     for name in SIX:
         knn.set_seed(0)
         model = tm.MixerModel(name, 8, 8, d=16, layers=1)

@@ -146,5 +146,16 @@ def finite(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
-__all__ = ["IGNORE", "Embedding", "FFN", "Block", "causal_mask", "set_seed", "loss_fn", "train", "accuracy",
-           "cpu_seconds", "finite"]
+__all__ = [
+    "FFN",
+    "IGNORE",
+    "Block",
+    "Embedding",
+    "accuracy",
+    "causal_mask",
+    "cpu_seconds",
+    "finite",
+    "loss_fn",
+    "set_seed",
+    "train",
+]
