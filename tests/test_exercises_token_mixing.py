@@ -6,8 +6,8 @@ import pytest
 
 from kexue.exercises import check
 
-RIGHT_ROLES = {"attention": "input", "synthesizer": "parameter", "mlp_mixer": "parameter", "fnet": "fixed",
-               "gmlp": "parameter", "external": "input"}
+RIGHT = {"attention": False, "synthesizer": True, "mlp_mixer": False, "resmlp": True, "fnet": True, "gmlp": False,
+         "external": False}
 
 
 def two_terms(x):
@@ -36,7 +36,7 @@ def per_token_only(x, Mk, Mv, double_norm):
 
 
 def test_right_answers_pass():
-    assert check("mixing-roles", RIGHT_ROLES).passed
+    assert check("affine-mixers", RIGHT).passed
     assert check("fnet-two-terms", two_terms).passed
     assert check("param-formulas", FORMULAS).passed
     assert check("ea-normalisers", external).passed
@@ -44,8 +44,9 @@ def test_right_answers_pass():
 
 
 @pytest.mark.parametrize("exercise_id, answer", [
-    ("mixing-roles", None), ("mixing-roles", {}), ("mixing-roles", {**RIGHT_ROLES, "external": "parameter"}),
-    ("mixing-roles", {m: "parameter" for m in RIGHT_ROLES}),
+    ("affine-mixers", None), ("affine-mixers", {}), ("affine-mixers", {**RIGHT, "external": True}),
+    ("affine-mixers", {m: True for m in RIGHT}), ("affine-mixers", {m: False for m in RIGHT}),
+    ("affine-mixers", {m: "yes" for m in RIGHT}),
     ("fnet-two-terms", None), ("fnet-two-terms", lambda x: x), ("fnet-two-terms", lambda x: np.fft.fft2(x).imag),
     ("fnet-two-terms", lambda x: 0),
     ("param-formulas", None), ("param-formulas", {k: (lambda n, d: 0) for k in FORMULAS}),
@@ -60,7 +61,7 @@ def test_wrong_and_do_nothing_answers_fail(exercise_id, answer):
 
 
 def test_messages_do_not_reveal_the_key():
-    feedback = check("mixing-roles", {**RIGHT_ROLES, "fnet": "parameter"})
-    assert "fixed" not in feedback.message
+    feedback = check("affine-mixers", {**RIGHT, "fnet": False})
+    assert "True" not in feedback.message and "False" not in feedback.message
     feedback = check("ea-normalisers", per_token_only)
     assert "token-axis" in feedback.message and "per-token" not in feedback.message

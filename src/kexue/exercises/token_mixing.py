@@ -9,27 +9,26 @@ import numpy as np
 from kexue.exercises import call, close, grade, register
 from kexue.token_mixing import dft_matrix, fnet_matrix_form, make_mixer, param_count
 
-ROLES = {"attention": "input", "synthesizer": "parameter", "mlp_mixer": "parameter", "fnet": "fixed",
-         "gmlp": "parameter", "external": "input"}
-OPTIONS = ("input", "parameter", "fixed")
+AFFINE = {"attention": False, "synthesizer": True, "mlp_mixer": False, "resmlp": True, "fnet": True,
+          "gmlp": False, "external": False}
 
 
-@register("mixing-roles", hint="Ask of each mixer: does changing the input sequence change its mixing weights? "
-                               "If not, does training change them?")
-def mixing_roles(answer: Any) -> tuple[bool, str]:
-    """A dict mixer → "input" / "parameter" / "fixed"."""
+@register("affine-mixers", hint="A mixer is affine in X when it is a fixed linear map plus a constant: look for a "
+                                "softmax, a GELU or a product of two functions of X.")
+def affine_mixers(answer: Any) -> tuple[bool, str]:
+    """A dict mixer → True if the mixer (with its weights fixed) is an affine function of its input X."""
     if not isinstance(answer, Mapping):
-        return False, f"give a dict from each of {', '.join(ROLES)} to one of {', '.join(OPTIONS)}."
-    missing = [m for m in ROLES if m not in answer]
+        return False, f"give a dict from each of {', '.join(AFFINE)} to True or False."
+    missing = [m for m in AFFINE if m not in answer]
     if missing:
         return False, f"the dict has no entry for {', '.join(missing)}."
-    odd = [m for m in ROLES if answer[m] not in OPTIONS]
+    odd = [m for m in AFFINE if not isinstance(answer[m], (bool, np.bool_))]
     if odd:
-        return False, f"the entry for {odd[0]} is not one of {', '.join(OPTIONS)}."
-    wrong = [m for m in ROLES if answer[m] != ROLES[m]]
+        return False, f"the entry for {odd[0]} is not True or False."
+    wrong = [m for m in AFFINE if bool(answer[m]) != AFFINE[m]]
     if wrong:
-        return False, f"{len(wrong)} of {len(ROLES)} entries are not right yet, among them {wrong[0]}."
-    return True, "all six are right."
+        return False, f"{len(wrong)} of {len(AFFINE)} entries are not right yet, among them {wrong[0]}."
+    return True, "all seven are right."
 
 
 @register("fnet-two-terms", hint="Re F_m is the cosine matrix and Im F_m the negative sine matrix; expand "
