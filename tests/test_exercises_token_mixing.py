@@ -12,8 +12,12 @@ RIGHT = {"attention": False, "synthesizer": True, "mlp_mixer": False, "resmlp": 
 
 def two_terms(x):
     n, d = x.shape
-    C = lambda m: np.cos(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)
-    S = lambda m: np.sin(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)
+    def C(m):
+        return np.cos(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)
+
+    def S(m):
+        return np.sin(2 * np.pi * np.outer(np.arange(m), np.arange(m)) / m)
+
     return C(n) @ x @ C(d).T - S(n) @ x @ S(d).T
 
 

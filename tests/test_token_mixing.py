@@ -144,7 +144,9 @@ def test_tasks():
 
 
 def test_smoke_training_loss_decreases():
-    task = lambda B, rng: tm.task_reverse(B, rng, n=8, V=8)
+    def task(B, rng):
+        return tm.task_reverse(B, rng, n=8, V=8)
+
     for name in SIX:
         knn.set_seed(0)
         model = tm.MixerModel(name, 8, 8, d=16, layers=1)

@@ -30,6 +30,7 @@ class Embedding(nn.Module):
         self.n = validate.integer(n, "n", minimum=1)
         d = validate.integer(d, "d", minimum=1)
         pos_std = validate.real(pos_std, "pos_std", positive=True, allow_zero=True)
+        validate.memory(4.0 * (vocab + n) * d, "vocab, n and d", "the embedding tables")
         self.tokens = nn.Embedding(vocab, d)  # N(0, 1) by default
         self.positions = nn.Parameter(pos_std * torch.randn(n, d))
 
@@ -47,6 +48,7 @@ class FFN(nn.Module):
         super().__init__()
         d = validate.integer(d, "d", minimum=1)
         hidden = 2 * d if hidden is None else validate.integer(hidden, "hidden", minimum=1)
+        validate.memory(8.0 * d * hidden, "d and hidden", "the weights")
         self.up, self.down = nn.Linear(d, hidden), nn.Linear(hidden, d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,18 +76,22 @@ class Block(nn.Module):
 def causal_mask(n: int) -> torch.Tensor:
     """``(n, n)`` boolean mask, True where query i may look at key j (j ≤ i)."""
     n = validate.integer(n, "n", minimum=1)
+    validate.memory(float(n) * n, "n", "the mask")
     return torch.ones(n, n, dtype=torch.bool).tril()
 
 
 def set_seed(seed: int) -> torch.Generator:
     """Seed torch's global generator (initialisations) and return a generator with that seed."""
-    seed = validate.integer(seed, "seed", minimum=0)
+    seed = validate.integer(seed, "seed", minimum=0, maximum=2**63 - 1)  # torch's seeds are 64-bit
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
 
 def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over the labelled positions (targets ≠ IGNORE)."""
+    for value, name in ((logits, "logits"), (targets, "targets")):
+        if not torch.is_tensor(value) or value.ndim == 0:
+            raise TypeError(f"{name} must be a torch.Tensor with at least one dimension, got {type(value).__name__}")
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
 
 
@@ -125,6 +131,10 @@ def train(model: nn.Module, task: Batch, steps: int, seed: int = 0, batch: int =
 def accuracy(model: nn.Module, task: Batch, examples: int = 1000, seed: int = 12345) -> float:
     """Fraction of labelled positions predicted right on ``examples`` fresh examples of ``task``."""
     examples = validate.integer(examples, "examples", minimum=1, maximum=1_000_000)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(task):
+        raise TypeError(f"task must be callable, got {type(task).__name__}")
     model.eval()
     x, y = task(examples, np.random.default_rng(validate.integer(seed, "seed", minimum=0)))
     pred = model(x).argmax(-1)
@@ -139,6 +149,7 @@ def cpu_seconds() -> float:
 
 def finite(x: torch.Tensor, name: str) -> torch.Tensor:
     """``x`` if every entry is finite, else a ValueError naming it."""
+    name = validate.string(name, "name")
     if not torch.is_tensor(x):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.is_floating_point() and not bool(torch.isfinite(x).all()):

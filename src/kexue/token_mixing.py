@@ -231,7 +231,7 @@ LENGTH_FREE = ("attention", "fnet", "external")
 
 def make_mixer(name: str, n: int, d: int = 64, **options: object) -> nn.Module:
     """The mixer ``name`` of ``MIXERS`` for length ``n`` and width ``d``."""
-    return MIXERS[validate.choice(name, "mixer", list(MIXERS))](n, d, **options)
+    return MIXERS[validate.choice(name, "name", list(MIXERS))](n, d, **options)
 
 
 class MixerModel(nn.Module):
@@ -270,11 +270,7 @@ def dft_matrix(n: int) -> NDArray[np.complex128]:
 
 def fnet_matrix_form(x: ArrayLike) -> NDArray[np.float64]:
     """Re(F_n X F_dᵀ) for a real ``(n, d)`` matrix X: FNet's mixing written with DFT matrices."""
-    x = np.asarray(x)
-    if x.ndim != 2 or not np.isrealobj(x) or x.dtype == object:
-        raise ValueError(f"x must be a real 2-D array, got shape {x.shape} and dtype {x.dtype}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains inf or NaN")
+    x = validate.matrix(x, "x")
     n, d = x.shape
     return (dft_matrix(n) @ x @ dft_matrix(d).T).real
 
@@ -390,6 +386,8 @@ def benchmark(ns: Sequence[int], d: int = 64, batch: int = 4, reps: int = 3,
     d = validate.integer(d, "d", minimum=4, maximum=1024)
     batch = validate.integer(batch, "batch", minimum=1, maximum=64)
     reps = validate.integer(reps, "reps", minimum=1, maximum=100)
+    if mixers is not None and (isinstance(mixers, (str, bytes)) or not isinstance(mixers, Sequence)):
+        raise TypeError(f"mixers must be a sequence of mixer names, got {type(mixers).__name__}")
     names = list(MIXERS) if mixers is None else [validate.choice(m, "mixers", list(MIXERS)) for m in mixers]
     out: dict[str, list[float]] = {name: [] for name in names}
     with torch.no_grad():

@@ -91,7 +91,8 @@ def ea_normalisers(answer: Any) -> tuple[bool, str]:
     if result.passed:
         return True, "right for both normalisers on random inputs."
     bad = {case[3] for case in result.wrong} | {case[0][3] for case in result.raised}
-    which = " and ".join(("the token-axis (double) normalisation" if b else "the per-token softmax") for b in sorted(bad))
+    which = " and ".join(("the token-axis (double) normalisation" if b else "the per-token softmax")
+                         for b in sorted(bad))
     return False, f"not right yet for {which}."
 
 
