@@ -35,7 +35,7 @@ def test_all_exercises_registered():
 @pytest.mark.parametrize("exercise_id, right, wrong", [
     ("amos-ode", (_const, _dyn), (_dyn, _const)),
     ("amos-half-life", ((math.sqrt(2) - 1) / 5000, 1e-4), (1 / 5000, 1e-4)),
-    ("amos-q0", (ex.simulated_q0(), 0.0), (1.0, 0.0)),
+    ("amos-q0", (ex.simulated_q0(), 0.01), (ex.simulated_q0(spread=1.0), 0.0)),
     ("amos-adamw", _to_adamw, lambda a, s, r: (a * math.sqrt(2) * s / r, a**2 / 2)),
     ("amos-lag", _predict, lambda a, p, T: 1 / (a * p * T + 1)),
 ])
@@ -59,4 +59,4 @@ def test_messages_do_not_reveal_answers():
 
 
 def test_simulated_q0_near_half():
-    assert abs(ex.simulated_q0() - 0.5) < 0.05
+    assert abs(ex.simulated_q0() - 0.2) < 0.05 and abs(ex.simulated_q0(spread=1.0) - 0.5) < 0.05

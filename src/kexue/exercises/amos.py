@@ -67,18 +67,20 @@ def half_life(answer: Any) -> tuple[bool, str]:
     return ok_sq and ok_time, " ".join(parts)
 
 
-@register("amos-q0", hint="Draw θ* and θ₀ independently from N(0, σ²I) (a bias starts at 0), then compute "
-                          "θ₀·ε₀/‖ε₀‖² with ε₀ = θ₀ − θ*.")
+@register("amos-q0", hint="Write θ₀·ε₀ = ‖θ₀‖² − θ₀·θ* and ‖ε₀‖² = ‖θ₀‖² + ‖θ*‖² − 2θ₀·θ*, and drop the cross terms "
+                          "of independent vectors; for the gain, ε₀ has mean zero.")
 def q0(answer: Any) -> tuple[bool, str]:
-    """(q₀ simulated for a random-init kernel with k = 4096, q₀ for a zero-init bias)."""
-    kernel, bias = (as_float(x, "each q0") for x in _pair(answer, "q0 for a kernel, q0 for a bias"))
-    ok_kernel, ok_bias = abs(kernel - 0.5) <= 0.05, abs(bias) <= 1e-12
-    msg = ["kernel: " + ("right." if ok_kernel else "not what independent draws give; is θ* independent of θ₀, "
-                         "and is ε₀ = θ₀ − θ* (not θ* − θ₀)?"),
-           "bias: " + ("right." if ok_bias else "a bias that starts at zero has θ₀ = 0; what is θ₀·ε₀ then?")]
-    if kernel == 1.0:
-        msg[0] = "kernel: 1 is the orthogonality assumption q = 1, not what a simulation gives."
-    return ok_kernel and ok_bias, " ".join(msg)
+    """(q₀ of one draw for a kernel with σ = 0.05 and optimum spread 2σ, q₀ of one draw for a gain 1 vs 1 + 0.5z)."""
+    kernel, gain = (as_float(x, "each q0") for x in _pair(answer, "q0 for the wide kernel, q0 for the gain"))
+    ok_kernel, ok_gain = abs(kernel - 0.2) <= 0.05, abs(gain) <= 0.12
+    msg = ["kernel: " + ("right." if ok_kernel else "not what independent draws with these spreads give; is θ* "
+                         "drawn with twice the spread, and is ε₀ = θ₀ − θ*?"),
+           "gain: " + ("right." if ok_gain else "θ₀ is the all-ones vector and θ* = 1 + 0.5 z; recompute θ₀·ε₀.")]
+    if abs(kernel - 0.5) <= 0.05:
+        msg[0] = "kernel: that is the equal-spread case of the page; here θ* spreads twice as wide."
+    elif kernel == 1.0:
+        msg[0] = "kernel: 1 is the assumption q = 1, not what a simulation gives."
+    return ok_kernel and ok_gain, " ".join(msg)
 
 
 def _to_adamw(alpha0: float, sigma: float, r: float) -> tuple[float, float]:
@@ -117,8 +119,8 @@ def second_order_recursion(alpha0: float, p: float, T: int) -> float:
     return y
 
 
-@register("amos-lag", hint="Look for a fixed offset y ≈ 1/(α₀pt+1) + δ: the terms of order a_t² must balance "
-                           "the first-order pull 2 a_t p δ at large t.")
+@register("amos-lag", hint="Expand the square root: y_{t+1} ≈ y_t − a_t p + a_t²/(2y_t). The first two terms are what "
+                           "1/(α₀pt+1) does; sum the last one over t.")
 def lag(answer: Any) -> tuple[bool, str]:
     """A function predict(alpha0, p, T) of ‖ε_T‖/‖ε₀‖ including the second-order lag, within 5% of the recursion."""
     if not callable(answer):
@@ -141,9 +143,9 @@ def lag(answer: Any) -> tuple[bool, str]:
     return False, f"within 5% for {right} of {len(cases)} settings."
 
 
-def simulated_q0(k: int = 4096, sigma: float = 0.05, seed: int = 0) -> float:
-    """q₀ = θ₀·ε₀/‖ε₀‖² for one draw of independent θ*, θ₀ (used by the solution and the tests)."""
+def simulated_q0(k: int = 4096, sigma: float = 0.05, spread: float = 2.0, seed: int = 0) -> float:
+    """q₀ = θ₀·ε₀/‖ε₀‖² for one draw of θ₀ ~ N(0, σ²I) and an independent θ* ~ N(0, (spread·σ)²I)."""
     rng = np.random.default_rng(seed)
-    theta_star, theta0 = sigma * rng.standard_normal(k), sigma * rng.standard_normal(k)
+    theta0, theta_star = sigma * rng.standard_normal(k), spread * sigma * rng.standard_normal(k)
     eps = theta0 - theta_star
     return float(theta0 @ eps / (eps @ eps))
