@@ -176,26 +176,12 @@ def test_amos_reference_matches_schedule_and_exponents() -> None:
     assert -2.3 <= slope <= -2.0
 
 
-def readme_cnn() -> nn.Module:
-    """The MNIST CNN of the Amos README (layer shapes only)."""
-    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Linear(3136, 256), nn.Linear(256, 10))
-
-
-def readme_shape_fn(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Conv kernels reduced to their output channels, the first dense kernel to its outputs, the rest to scalars."""
-    if name in ("0.weight", "1.weight"):
-        return (shape[0], 1, 1, 1)
-    if name == "2.weight":
-        return (shape[0], 1)
-    return (1,)
-
-
 def test_slot_memory() -> None:
-    model = readme_cnn()
+    model = amos.readme_cnn()
     assert sum(p.numel() for p in model.parameters()) == 824_458
     assert amos.slot_memory(model, "adamw") == 1_648_916
-    assert amos.slot_memory(model, "amos", readme_shape_fn) == 714
-    assert amos.slot_memory(model, "amos", readme_shape_fn, momentum=True) == 825_172
+    assert amos.slot_memory(model, "amos", amos.readme_shape_fn) == 714
+    assert amos.slot_memory(model, "amos", amos.readme_shape_fn, momentum=True) == 825_172
     assert amos.slot_memory(model, "amos") == 1_648_916
 
 
@@ -229,8 +215,18 @@ def test_bad_inputs() -> None:
     with pytest.raises(TypeError, match="module"):
         amos.slot_memory("model")
     with pytest.raises(ValueError, match="optimizer"):
-        amos.slot_memory(readme_cnn(), "sgd")
+        amos.slot_memory(amos.readme_cnn(), "sgd")
     with pytest.raises(ValueError, match="optimizer"):
         amos.train_digits("sgd")
     with pytest.raises(ValueError, match="c must"):
         amos.ScaledMLP(0.0)
+
+
+def test_explorer_figure() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = amos.explorer_figure(0.02, 0.2, "inverse square", steps=200, k=64)
+    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 2
+    with pytest.raises(ValueError, match="schedule"):
+        amos.explorer_figure(schedule="cosine")

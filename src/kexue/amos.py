@@ -18,7 +18,8 @@ SCHEDULES = ("const", "inv_time", "inv_square")
 """Learning-rate schedules of AmosLike: constant, 1/(2 a t + 1) and 1/(a t + 1)²."""
 
 __all__ = ["SCHEDULES", "AmosLike", "amos_reference_step", "amos_schedule", "decay_inverse_square",
-           "decay_inverse_time", "discrete_S", "eps0_norm", "half_life_coefficient", "slot_memory", "toy_geometry", "ScaledMLP", "train_digits", "OPTIMIZERS"]
+           "decay_inverse_time", "discrete_S", "eps0_norm", "half_life_coefficient", "slot_memory", "toy_geometry", "ScaledMLP", "train_digits", "OPTIMIZERS",
+           "explorer_figure", "readme_cnn", "readme_shape_fn"]
 
 
 def _times(t: ArrayLike) -> NDArray[np.float64] | float:
@@ -367,3 +368,42 @@ def train_digits(optimizer: str = "amos", c: float = 1.0, seed: int = 0, steps: 
         acc = float((model(Xte).argmax(1) == yte).float().mean())
         train_loss = float(loss_fn(model(Xtr), ytr))
     return {"test_acc": acc, "train_loss": train_loss}
+
+
+def readme_cnn() -> torch.nn.Module:
+    """The MNIST CNN of the Amos README, layer shapes only: conv 3×3×1×32, conv 3×3×32×64, dense 3136×256, 256×10."""
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Linear(3136, 256), nn.Linear(256, 10))
+
+
+def readme_shape_fn(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The README's reduced slot shapes for readme_cnn: conv kernels per output channel, Dense_0 per output, else 1."""
+    if name in ("0.weight", "1.weight"):
+        return (shape[0], 1, 1, 1)
+    return (shape[0], 1) if name == "2.weight" else (1,)
+
+
+def explorer_figure(alpha0: float = 0.01, p: float = 0.1, schedule: str = "inverse time", steps: int = 3000,
+                    k: int = 1024) -> "matplotlib.figure.Figure":  # noqa: F821
+    """The explorer's figure: the schedule factors (and a cosine) and the toy model's ratio against its prediction."""
+    import matplotlib.pyplot as plt
+
+    alpha0 = real(alpha0, "alpha0", positive=True)
+    p = real(p, "p", positive=True)
+    schedule = choice(schedule, "schedule", ("inverse time", "inverse square"))
+    steps = integer(steps, "steps", minimum=10, maximum=20_000)
+    tt = np.arange(steps + 1)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax.plot(tt, decay_inverse_square(tt, alpha0 * p), label="1/(α₀pt+1)²")
+    ax.plot(tt, decay_inverse_time(tt, alpha0 * p), label="1/(2α₀pt+1)")
+    ax.plot(tt, 0.5 * (1 + np.cos(np.pi * tt / steps)), "--", color="grey", label="cosine")
+    ax.set(xlabel="step t", ylabel="schedule factor", title="learning-rate factor")
+    ax.legend()
+    mode = "dynamic" if schedule == "inverse time" else "constant"
+    out = toy_geometry(k, 0.05, alpha0, p, steps, mode)
+    pred = np.sqrt(decay_inverse_time(tt, alpha0 * p)) if mode == "dynamic" else 1 / (alpha0 * p * tt + 1)
+    bx.plot(tt, out["ratio"], label="toy model")
+    bx.plot(tt, pred, "--", label="first-order prediction")
+    bx.set(xlabel="step t", ylabel="‖ε_t‖/‖ε₀‖", yscale="log", title=f"toy model, {schedule}")
+    bx.legend()
+    return fig
