@@ -1,7 +1,7 @@
 """Tests for kexue.activations (chapter 02: SquarePlus, kexue.fm/archives/8833).
 
-Every value listed in the brief's "Helpers for src/kexue and their tests" section is asserted here with the stated
-tolerance; timing helpers are tested for structure only (timings are machine-dependent).
+The article's values and independently computed references (mpmath) are asserted here with their tolerances;
+timing helpers are tested for structure only (timings are machine-dependent).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 LOG2 = math.log(2)
-B_STAR = 1.5238210325187506642  # 20-digit mpmath solution quoted in the brief
+B_STAR = 1.5238210325187506642  # the equioscillation equations solved with mpmath at 20 digits
 X_STAR = 3.5646210379963
 E_STAR = 0.07593144993597
 GELU_GAP = 0.16997120747990366
@@ -32,7 +32,7 @@ reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 positive_b = st.floats(1e-3, 100, allow_nan=False, allow_infinity=False)
 
 
-# --- Values from the brief ---------------------------------------------------------------------------------------
+# --- Reference values ---------------------------------------------------------------------------------------------
 def test_squareplus_values():
     np.testing.assert_allclose(act.squareplus([-1, 0, 1], 4), [0.6180339887498949, 1.0, 1.618033988749895],
                                rtol=1e-15)
@@ -455,3 +455,42 @@ def test_module_import_does_not_load_torch_or_sympy():
     code = "import sys, kexue.activations; print('torch' in sys.modules, 'sympy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+@pytest.mark.parametrize("beta", [0.3, 2.0, 7.5])
+def test_beta_scales_the_minimax_problem(beta):
+    # sqp_b(x) - sp_beta(x) = e_{b beta^2}(beta x) / beta, so b* scales like 1/beta^2 and the error like 1/beta.
+    b_star, x_star, e_star = act.minimax_b()
+    b_beta, x_beta, e_beta = act.minimax_b(beta=beta)
+    assert b_beta == pytest.approx(b_star / beta**2, rel=1e-10)
+    assert x_beta == pytest.approx(x_star / beta, rel=1e-9)
+    assert e_beta == pytest.approx(e_star / beta, rel=1e-10)
+    assert act.max_abs_error(b_beta, beta=beta) == pytest.approx(e_beta, rel=1e-8)
+    assert act.upper_bound_threshold(beta) == pytest.approx(4 * math.log(2) ** 2 / beta**2, rel=1e-14)
+    xs = np.linspace(-5, 5, 101)
+    direct = act.squareplus(xs, b_beta) - act.softplus(xs, beta=beta)
+    np.testing.assert_allclose(act.approximation_error(xs, b_beta, beta=beta), direct, atol=1e-14)
+
+
+@pytest.mark.parametrize("call, error, name", [
+    (lambda: act.minimax_b(beta=0.0), ValueError, "beta"),
+    (lambda: act.minimax_b(beta="2"), TypeError, "beta"),
+    (lambda: act.approximation_error(1.0, 1.0, ref="gelu", beta=2.0), ValueError, "beta"),
+    (lambda: act.max_abs_error(1.0, beta=-1.0), ValueError, "beta"),
+    (lambda: act.upper_bound_threshold(float("inf")), ValueError, "beta"),
+])
+def test_beta_is_validated(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
+
+
+@pytest.mark.parametrize("b", [0.05, 0.5, 1.0, 1.52, 1.9])
+def test_error_shape_below_the_threshold(b):
+    shape = act.error_shape(b)
+    assert shape == {"smallest at x = 0": True, "interior maxima": 1, "interior minima": 0, "peak positive": True}
+
+
+def test_error_shape_above_the_threshold_has_no_dip_below_zero():
+    assert act.approximation_error(0.0, 4.0) > 0 and act.error_shape(4.0)["smallest at x = 0"] is False
+    with pytest.raises(ValueError, match="points"):
+        act.error_shape(1.0, points=2)

@@ -299,3 +299,59 @@ def test_citations_are_prefixed_and_in_the_bibliography(chapter: str) -> None:
         assert key.startswith(prefix), f"{chapter}: cite {key!r} as {prefix}{key}"
         assert key[len(prefix):] in bib, f"{chapter}: {key[len(prefix):]} is not in book/references.bib"
     assert f":keyprefix: {prefix}\n" in text and f":labelprefix: {prefix}\n" in text
+
+
+def solution_code_cells(cells: list[dict]) -> list[dict]:
+    """The code cells that sit between a ``{solution-start}`` and its ``{solution-end}`` markdown cell."""
+    inside, found = False, []
+    for cell in cells:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "markdown":
+            if "{solution-start}" in source:
+                inside = True
+            if "{solution-end}" in source:
+                inside = False
+        elif inside and cell["cell_type"] == "code":
+            found.append(cell)
+    return found
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_solution_cells_are_tagged_and_collapsed(chapter: str) -> None:
+    """Solution code is tagged (a student edition strips it, the site hides it) and collapsed in JupyterLab."""
+    nb = json.loads((ROOT / f"{chapter}.ipynb").read_text(encoding="utf-8"))
+    cells = solution_code_cells(nb["cells"])
+    assert cells, f"{chapter}: no code cell inside a solution"
+    for cell in cells:
+        first = "".join(cell["source"]).splitlines()[0] if cell["source"] else ""
+        tags = set(cell["metadata"].get("tags", []))
+        assert {"solution", "hide-input"} <= tags, f"{chapter}: solution cell {first!r} lacks the tags"
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, (
+            f"{chapter}: solution cell {first!r} lacks jupyter.source_hidden")
+
+
+def test_toc_parts_number_chapters_in_file_order_then_the_appendix() -> None:
+    """Chapters come first, in the order of their NN (the site numbers each by its NN); the pages that are not
+    chapters (running, teaching, hub links, status) form the last part, after every chapter."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc["root"] == "book/intro"
+    parts = toc["parts"]
+    kinds = [{Path(e["file"]).name[:2].isdigit() for e in part["chapters"]} for part in parts]
+    assert all(len(k) == 1 for k in kinds), "a part mixes chapters and other pages"
+    is_chapter = [k == {True} for k in kinds]
+    assert is_chapter == sorted(is_chapter, reverse=True) and not is_chapter[-1], "the appendix must come last"
+    numbers = [int(Path(f).name[:2]) for f in chapters()]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), f"chapters out of order: {numbers}"
+    for part, chapter_part in zip(parts, is_chapter):
+        assert part.get("numbered", False) == chapter_part, f"{part['caption']}: only chapter parts are numbered"
+    appendix = [e["file"] for e in parts[-1]["chapters"]]
+    for page in ("book/running", "book/teaching", "book/hub-links", "book/status"):
+        assert page in appendix, f"{page} is not in the appendix part"
+
+
+def test_the_bibliography_parses() -> None:
+    """A missing brace in references.bib stops the whole site build; catch it in the quick layer."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(BOOK / "references.bib")).entries
+    assert len(entries) == len(re.findall(r"^@\w+\{", (BOOK / "references.bib").read_text(encoding="utf-8"), re.M))

@@ -219,6 +219,32 @@ def test_bruteforce_total_with_another_block_size():
     assert cc.count_bruteforce(chunk_pow=8) == K3_TOTAL
 
 
+@pytest.mark.parametrize("dominance, bars", [("exact", "centre"), ("plurality", "distinct"),
+                                             ("plurality", "centre")])
+def test_bruteforce_rule_variants_agree_with_the_article_algorithm(dominance, bars):
+    expected = cc.count_article(3, relaxed=bars == "centre", dominance=dominance)
+    assert cc.count_bruteforce(k=3, dominance=dominance, bars=bars) == expected
+    if (dominance, bars) == ("exact", "centre"):
+        assert expected == cc.count_relaxed(3)
+
+
+def test_plurality_rule_on_one_square():
+    table = cc.dominance_table(3, dominance="plurality")
+    assert int(np.count_nonzero(table >= 0)) == 36 + 24 + 3  # counts 2+1+1, 3+1 and 4
+    assert cc.dominant((1, 1, 1, 0), dominance="plurality") == 1
+    assert cc.dominant((1, 1, 0, 0), dominance="plurality") is None
+    assert cc.dominant((1, 1, 1, 0)) is None
+
+
+def test_bruteforce_k4_on_one_centre_of_each_kind():
+    # 4**12 arm colourings per centre; the article's rule gives 129600 (adjacent) and 139968 (opposite).
+    centres = [(0, 0, 1, 2), (0, 1, 0, 2)]
+    counts = cc.count_bruteforce_by_centre(k=4, centres=centres)
+    _, per_centre = cc.count_by_centre(4)
+    assert counts == {c: per_centre[c] for c in centres} == {(0, 0, 1, 2): 129600, (0, 1, 0, 2): 139968}
+    assert cc.count_by_centre(4)[0] == 96 * 129600 + 48 * 139968 == 19_160_064
+
+
 def test_three_methods_agree(bruteforce_by_centre):
     assert sum(bruteforce_by_centre.values()) == cc.count_article(3) == cc.count_by_centre(3)[0] == K3_TOTAL
 
@@ -325,6 +351,15 @@ def test_random_valid_colouring_is_valid_and_uniform_over_centre_classes():
     (lambda: cc.count_bruteforce(13), ValueError, "chunk_pow"),
     (lambda: cc.count_bruteforce(5), ValueError, "chunk_pow"),
     (lambda: cc.count_bruteforce(12.0), TypeError, "chunk_pow"),
+    (lambda: cc.count_bruteforce(10, k=4), ValueError, "chunk_pow"),
+    (lambda: cc.count_bruteforce(k=5), ValueError, "k"),
+    (lambda: cc.count_bruteforce(dominance="majority"), ValueError, "dominance"),
+    (lambda: cc.count_bruteforce(bars=1), TypeError, "bars"),
+    (lambda: cc.count_bruteforce_by_centre(centres=[(0, 0, 1, 3)]), ValueError, r"centres[0][3]"),
+    (lambda: cc.count_bruteforce_by_centre(centres=[]), ValueError, "centres"),
+    (lambda: cc.count_bruteforce_by_centre(centres=5), TypeError, "centres"),
+    (lambda: cc.dominance_table(dominance=None), TypeError, "dominance"),
+    (lambda: cc.count_article(dominance="any"), ValueError, "dominance"),
     (lambda: cc.centre_overcount_total(0), ValueError, "centres"),
     (lambda: cc.centre_overcount_total("72"), TypeError, "centres"),
     (lambda: cc.random_valid_colouring(42), TypeError, "rng"),

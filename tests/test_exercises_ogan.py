@@ -113,9 +113,17 @@ class DigitPicker(nn.Module):
 
 
 def test_exercise_mse_collapse(digits) -> None:
-    Xtr = digits[0]
-    diverse, collapsed = DigitPicker(Xtr, False), DigitPicker(Xtr, True)
+    Xtr, ytr = digits[0], digits[1]
+    diverse, collapsed = DigitPicker(Xtr, False), DigitPicker(Xtr[ytr <= 1], False)  # only 0s and 1s
     assert passes("ogan-mse-collapse", {"mse": collapsed, "corr": diverse})
+    # do-nothing answers: one constant image, or an untrained generator, in place of the MSE model
+    constant = DigitPicker(Xtr, True)
+    feedback = exercises.check("ogan-mse-collapse", {"mse": constant, "corr": diverse})
+    assert not feedback.passed and "same image" in feedback.message
+    torch.manual_seed(0)
+    _, untrained = ogan.make_mlp_ogan()
+    feedback = exercises.check("ogan-mse-collapse", {"mse": untrained, "corr": diverse})
+    assert not feedback.passed and "train" in feedback.message
     feedback = exercises.check("ogan-mse-collapse", {"mse": diverse, "corr": diverse})
     assert not feedback.passed and "still" in feedback.message
     assert not passes("ogan-mse-collapse", {"mse": collapsed, "corr": collapsed})
@@ -124,5 +132,50 @@ def test_exercise_mse_collapse(digits) -> None:
 
 
 def test_every_ogan_exercise_is_registered() -> None:
-    ids = {"ogan-pearson", "ogan-invariances", "ogan-typical-set", "ogan-routing", "ogan-mse-collapse"}
+    ids = {"ogan-pearson", "ogan-invariances", "ogan-typical-set", "ogan-routing", "ogan-mse-collapse",
+           "ogan-null-correlation", "ogan-param-count"}
     assert ids <= set(exercises.registered())
+
+
+def test_exercise_null_correlation() -> None:
+    assert passes("ogan-null-correlation", lambda n: 1 / math.sqrt(n - 1))
+    for wrong in (lambda n: 1 / math.sqrt(n), lambda n: 1 / math.sqrt(n - 2), lambda n: 1 / (n - 1),
+                  lambda n: 0.0, lambda n: None):
+        assert not passes("ogan-null-correlation", wrong)
+    assert "large n" in exercises.check("ogan-null-correlation", lambda n: 1 / math.sqrt(n)).message
+    assert not passes("ogan-null-correlation", 0.25)
+    message = exercises.check("ogan-null-correlation", lambda n: 1 / math.sqrt(n)).message
+    assert "0.13" not in message and "sqrt" not in message  # no answer in the feedback
+
+
+def official_counts(d: int, z: int, k: int) -> tuple[int, int]:
+    """The parameter counts of the official architecture, by hand."""
+    layers = int(math.log2(d)) - 3
+    top = 8 * d
+    chans = [top // 2 ** (layers - i) for i in range(layers + 1)]
+    f = d // 2 ** (layers + 1)
+    e, c_in = 0, 3
+    for i, c in enumerate(chans):
+        e += k * k * c_in * c + c + (2 * c if i else 0)
+        c_in = c
+    e += f * f * top * z + z
+    g = z * f * f * top + f * f * top + 2 * top
+    c_in = top
+    for i in range(layers):
+        c = top // 2 ** (i + 1)
+        g += k * k * c_in * c + c + 2 * c
+        c_in = c
+    g += k * k * c_in * 3 + 3
+    return e, g
+
+
+def test_exercise_param_count() -> None:
+    assert official_counts(128, 128, 5) == (ogan.OFFICIAL_PARAMS["E"], ogan.OFFICIAL_PARAMS["G"])
+    assert passes("ogan-param-count", official_counts)
+    assert not passes("ogan-param-count", lambda d, z, k: official_counts(d, z, 5))  # ignores the kernel size
+    assert not passes("ogan-param-count", lambda d, z, k: (ogan.OFFICIAL_PARAMS["E"], ogan.OFFICIAL_PARAMS["G"]))
+    assert not passes("ogan-param-count", lambda d, z, k: (0, 0))
+    no_bn = lambda d, z, k: (official_counts(d, z, k)[0] - 3840, official_counts(d, z, k)[1])  # noqa: E731
+    assert not passes("ogan-param-count", no_bn)
+    assert not passes("ogan-param-count", None)
+    assert "encoder count is exact" in exercises.check("ogan-param-count", lambda d, z, k: (0, 0)).message

@@ -1,6 +1,6 @@
 """Tests for kexue.hippo and kexue.hippo_symbolic (chapter 06: HiPPO, https://kexue.fm/archives/10137).
 
-The reference values are the ones of the chapter's brief (shared/briefs/06-hippo.md), computed independently there.
+The reference values were computed independently (NumPy/SciPy float64, SymPy, mpmath at 100 digits for the LegT spectrum).
 """
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import functools
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -515,7 +516,7 @@ def test_legs_solve_exact_example():
 
 
 @pytest.mark.parametrize("N", [5, 64, 256])
-def test_legs_matvec_and_solve_brief_sizes(N):
+def test_legs_matvec_and_solve_reference_sizes(N):
     rng = np.random.default_rng(N)
     A = h.legs_matrices(N)[0]
     v = rng.normal(size=N)
@@ -714,3 +715,58 @@ def test_module_import_does_not_load_sympy_or_matplotlib():
             "print('sympy' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_s4_fourier_closure_removes_the_fout_floor():
+    """Doubling FouT's rank-one term and B (the S4 repository's closure) makes the error fall like 1/N."""
+    A, B = h.fourier_window_matrices(4)
+    A2, B2 = h.fourier_window_matrices(4, closure="s4")
+    assert np.allclose(A2 - np.diag(np.diag(A2)), 2 * (A - np.diag(np.diag(A)))) and np.allclose(B2, 2 * B)
+    u = h.midpoint_samples(lambda t: np.sin(5 * np.pi * t), 1e-3, 10.0)
+    errors = {}
+    for N in (8, 32):
+        target = h.fourier_project(u, 1e-3, 10.0, 1.0, N)
+        for closure in ("hippo", "s4"):
+            final = h.run_lti(*h.discretize(*h.fourier_window_matrices(N, closure=closure), 1e-3, "zoh"), u)[-1]
+            errors[closure, N] = h.relative_error(final, target)
+    assert errors["hippo", 8] > 0.45 and errors["hippo", 32] > 0.45  # the floor
+    assert errors["s4", 32] < 0.06 and 3.3 < errors["s4", 8] / errors["s4", 32] < 4.5  # about 1/N
+    with pytest.raises(ValueError, match="closure"):
+        h.fourier_window_matrices(4, closure="s5")
+
+
+def test_s4_repository_legt_is_hippo_code_with_w_2():
+    for N in (1, 5, 12):
+        Ao, Bo = official_transition("legt", N)
+        A2, B2 = h.legt_matrices(N, w=2.0, norm="paper")
+        assert np.allclose(Ao / 2, A2) and np.allclose(Bo / 2, B2)
+
+
+def test_alpha_scheme_is_scipy_gbt_with_one_minus_alpha():
+    from scipy.signal import cont2discrete
+
+    A, B = h.legt_matrices(6)
+    for alpha in (0.0, 0.3, 0.5, 1.0):
+        ours = h.discretize(A, B, 0.01, "alpha", alpha=alpha)
+        theirs = cont2discrete((A, B[:, None], np.eye(6), np.zeros((6, 1))), 0.01, method="gbt", alpha=1 - alpha)
+        assert np.allclose(ours[0], theirs[0]) and np.allclose(ours[1], theirs[1].ravel())
+    assert np.allclose(h.discretize(A, B, 0.01, "forward")[0], np.eye(6) + 0.01 * A)
+
+
+def test_chapter_06_compares_with_the_article_only():
+    text = (Path(__file__).resolve().parents[1] / "book" / "06-hippo.md").read_text(encoding="utf-8")
+    assert "brief" not in text.lower()
+    assert "Beyond the article: S4's Fourier closure" in text and "cont2discrete" in text
+
+
+def test_scaling_timings_and_time_per_call():
+    table = h.scaling_timings([8, 64], dense_max=8)
+    assert set(table) == {"legs_matvec", "legs_solve", "dense matvec", "dense solve"}
+    assert set(table["legs_solve"]) == {8, 64} and set(table["dense solve"]) == {8}
+    assert all(0 < t < 1 for col in table.values() for t in col.values())
+    with pytest.raises(TypeError, match="call"):
+        h.time_per_call(3)
+    with pytest.raises(ValueError, match="min_time"):
+        h.time_per_call(lambda: None, min_time=100)
+    with pytest.raises(ValueError, match="sizes"):
+        h.scaling_timings([0])

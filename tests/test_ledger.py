@@ -106,6 +106,6 @@ def test_course_page_renders_every_ledger(demo: Path, tmp_path_factory: pytest.T
     (book / "99-demo.md").write_text("---\n---\n# A demo chapter\n", encoding="utf-8")
     text = render(book)
     assert "## A demo chapter" in text
-    assert "{glue:text}`99-demo.ipynb::answer`" in text
+    assert "{glue:text}`99-demo.ipynb::answer:s`" in text
     assert "out of reach (corrects the article)" in text
     assert "| **all chapters** | **1** | **0** | **1** |" in text

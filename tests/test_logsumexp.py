@@ -420,3 +420,32 @@ def test_module_import_is_light():
     code = "import sys, kexue.logsumexp; print(sorted({'sympy', 'torch', 'matplotlib', 'mpmath'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_weighted_bounds_can_all_fall_below_the_mean_bound():
+    # For a fixed non-uniform p only Holder <= entropy (same p) holds; all may lie below the mean bound.
+    x, p = np.array([1.0, 2.0, 3.0]), np.array([0.8, 0.1, 0.1])
+    mean = L.mean_bound(x)
+    weighted = [L.weighted_bound(x, p, t) for t in (3.0, 2.0, 1.5, 1.0)]
+    assert all(w < mean for w in weighted)
+    assert weighted == sorted(weighted)  # the Holder bounds increase as t decreases to the entropy bound
+
+
+@pytest.mark.torch
+def test_cross_entropy_bounds_hold_for_torch_losses():
+    torch = pytest.importorskip("torch")
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 4, (500, 7))
+    labels = rng.integers(0, 7, 500)
+    loss = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(labels), reduction="none").numpy()
+    lower, upper = L.cross_entropy_bounds(logits, labels)
+    assert np.all(lower <= loss + 1e-12) and np.all(loss <= upper + 1e-12)
+    equal_lower, equal_upper = L.cross_entropy_bounds(np.zeros((1, 10)), np.array([3]))
+    assert equal_lower[0] == pytest.approx(np.log(10)) and equal_upper[0] == pytest.approx(np.log(10))
+    with pytest.raises(ValueError, match="logits"):
+        L.cross_entropy_bounds(np.zeros(5), np.array([0]))
+    with pytest.raises(TypeError, match="labels"):
+        L.cross_entropy_bounds(np.zeros((2, 3)), np.array([0.5, 1.0]))
+    with pytest.raises(ValueError, match="labels"):
+        L.cross_entropy_bounds(np.zeros((2, 3)), np.array([0, 3]))

@@ -379,7 +379,7 @@ def test_class_entropy() -> None:
 
 
 @pytest.mark.slow
-def test_the_digits_experiment_reaches_the_briefs_thresholds(digits) -> None:
+def test_the_digits_experiment_reaches_its_thresholds(digits) -> None:
     Xtr, ytr, Xte, yte = digits
     E, G, _ = ogan.train_ogan(Xtr, steps=2000, seed=0, progress=False)
     assert ogan.code_correlation(E, G) > 0.8
@@ -387,3 +387,48 @@ def test_the_digits_experiment_reaches_the_briefs_thresholds(digits) -> None:
     assert clf.score(Xte, yte) > 0.95
     assert clf.score(ogan.reconstruct(E, G, Xte), yte) > 0.8
     assert ogan.linear_probe(E, Xtr, ytr, Xte, yte) > 0.85
+
+
+def test_batchnorm_statistics_match_a_keras_summary() -> None:
+    E, G = ogan.official_architecture()
+    # Keras counts BatchNorm's moving mean and variance: 2 × (128 + 256 + 512 + 1024) for the encoder at 128 px
+    assert ogan.batchnorm_statistics(E) == 2 * (128 + 256 + 512 + 1024) == 3840
+    assert ogan.batchnorm_statistics(G) == 2 * (1024 + 512 + 256 + 128 + 64)
+    assert ogan.batchnorm_statistics(nn.Linear(3, 3)) == 0
+    with pytest.raises(TypeError, match="module"):
+        ogan.batchnorm_statistics("E")
+
+
+@pytest.mark.parametrize("kernel", [3, 4, 5])
+def test_official_architecture_kernel_size_keeps_the_shapes(kernel: int) -> None:
+    E, G = ogan.official_architecture(img_dim=32, z_dim=8, device="cpu", kernel_size=kernel)
+    assert E(torch.zeros(2, 3, 32, 32)).shape == (2, 8)
+    assert G(torch.zeros(2, 8)).shape == (2, 3, 32, 32)
+    assert all(m.kernel_size == (kernel, kernel) for m in E.modules() if isinstance(m, nn.Conv2d))
+    E4, _ = ogan.official_architecture(img_dim=128, kernel_size=4)
+    assert ogan.count_parameters(E4) < ogan.OFFICIAL_PARAMS["E"]
+    for bad, error in ((1, ValueError), (10, ValueError), (4.5, TypeError), ("5", TypeError)):
+        with pytest.raises(error, match="kernel_size"):
+            ogan.official_architecture(kernel_size=bad)
+    with pytest.raises(ValueError, match="img_dim"):
+        ogan.official_architecture(img_dim=96)
+
+
+def test_information_bound() -> None:
+    from scipy import integrate
+    from scipy.special import i0
+
+    assert ogan.information_bound(0.0, 16) == (0.0, 0.0)
+    assert ogan.information_bound(-0.5, 16)[0] == 0.0
+    values = [ogan.information_bound(r, 16)[0] for r in (0.1, 0.5, 0.9, 0.99)]
+    assert all(0 < a < b for a, b in zip(values, values[1:]))
+    # n_z = 3: the circle (d = 2), where the von Mises normaliser is 1 / (2π I0(κ)); check the bound by quadrature
+    bound, kappa = ogan.information_bound(0.7, 3)
+    direct = max(-math.log(i0(k)) + 0.7 * k for k in np.linspace(0.01, 20, 20001))
+    assert bound == pytest.approx(direct, abs=1e-6)
+    total, _ = integrate.quad(lambda t: math.exp(kappa * math.cos(t)) / (2 * math.pi * i0(kappa)), 0, 2 * math.pi)
+    assert total == pytest.approx(1, rel=1e-9)
+    with pytest.raises(ValueError, match="rho"):
+        ogan.information_bound(1.5, 16)
+    with pytest.raises(ValueError, match="n_z"):
+        ogan.information_bound(0.5, 2)

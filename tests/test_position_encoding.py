@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ from kexue import position_encoding as pe
 ARTICLE_T5_TABLE = {**{k: k for k in range(8)}, **{k: 8 for k in range(8, 12)}, **{k: 9 for k in range(12, 16)},
                     **{k: 10 for k in range(16, 23)}, **{k: 11 for k in range(23, 31)}}
 
-# p_k . p_(k+m) for d = 128, base 10000 (the brief's values, 6 decimals).
+# p_k . p_(k+m) for d = 128, base 10000 (independent NumPy float64 computation, 6 decimals).
+ROOT = Path(__file__).resolve().parents[1]
+
 SINUSOID_DOTS = {0: 64.0, 1: 62.093684, 2: 57.381861, 5: 47.185012, 10: 42.820023, 20: 38.934047, 50: 34.955011,
                  100: 30.543455, 200: 19.564012, 500: 19.102697, 1000: 10.177728}
 
@@ -55,14 +58,14 @@ def test_sinusoidal_shape_row_zero_and_layout():
     np.testing.assert_allclose(pe.sinusoidal_at(np.arange(50), 16), P)
 
 
-def test_rotation_identity_for_the_briefs_positions():
+def test_rotation_identity_at_four_shifts():
     d = 128
     worst = 0.0
     for k in (0, 7, 100, 900):
         for m in (1, 5, 50, 1000):
             p_k, p_km = pe.sinusoidal_at(k, d), pe.sinusoidal_at(k + m, d)
             worst = max(worst, np.abs(p_km - pe.rotation_blocks(m, d) @ p_k).max())
-    assert worst < 1e-12  # 9.2e-14 in the brief
+    assert worst < 1e-12  # 9.2e-14 in an independent float64 computation
 
 
 @pytest.mark.parametrize("m, value", SINUSOID_DOTS.items())
@@ -94,7 +97,7 @@ def test_rotation_identity_property(k, m, half, base):
 
 
 def test_ode_generator_reproduces_the_sinusoid():
-    assert np.abs(pe.sinusoidal_from_ode(37, 128) - pe.sinusoidal_at(37, 128)).max() < 1e-12  # 2.4e-14 in the brief
+    assert np.abs(pe.sinusoidal_from_ode(37, 128) - pe.sinusoidal_at(37, 128)).max() < 1e-12  # 2.4e-14 in an independent float64 computation
     omega = pe.omega_generator(128)
     np.testing.assert_array_equal(omega, -omega.T)
     P = pe.sinusoidal(3, 8)
@@ -123,7 +126,7 @@ def test_rope_in_two_dimensions_is_complex_multiplication():
     m, n = 5, 2
     rot = lambda z, t: pe.rope(np.array([z.real, z.imag]), t)  # noqa: E731
     lhs = float(rot(q, m) @ rot(k, n))
-    assert abs(lhs - (q * np.conj(k) * np.exp(1j * (m - n) * theta)).real) < 1e-15  # 1.1e-16 in the brief
+    assert abs(lhs - (q * np.conj(k) * np.exp(1j * (m - n) * theta)).real) < 1e-15  # 1.1e-16 in an independent float64 computation
     np.testing.assert_allclose(rot(q, m), [(q * np.exp(1j * m)).real, (q * np.exp(1j * m)).imag], atol=1e-15)
 
 
@@ -145,7 +148,7 @@ def test_rope_identity_at_d_128():
     worst = 0.0
     for m, n in ((0, 0), (5, 2), (100, 900), (2048, 7), (-30, 30)):
         worst = max(worst, abs(pe.rope(q, m) @ pe.rope(k, n) - pe.rope(q, m - n) @ k))
-    assert worst < 1e-12  # 7.2e-14 in the brief
+    assert worst < 1e-12  # 7.2e-14 in an independent float64 computation
 
 
 @settings(max_examples=80, deadline=None)
@@ -245,7 +248,7 @@ def test_t5_matches_the_articles_table_exactly():
     assert pe.t5_bucket(-np.arange(31)).tolist() == list(ARTICLE_T5_TABLE.values())
 
 
-def test_t5_single_values_from_the_brief():
+def test_t5_single_values():
     assert pe.t5_bucket(-90) == 14 and pe.t5_bucket(-91) == 15 and pe.t5_bucket(3) == 19  # i - j = -3
     assert pe.t5_bucket(-18, False) == 16 and pe.t5_bucket(-19, False) == 17
     assert pe.t5_bucket(-113, False) == 31 and pe.t5_bucket(5, False) == 0  # i - j = -5
@@ -287,7 +290,7 @@ def test_toeplitz_spread_of_the_position_position_term():
     blocks = np.zeros((16, 16))
     for k in range(8):
         blocks[2 * k:2 * k + 2, 2 * k:2 * k + 2] = [[a[k], b[k]], [-b[k], a[k]]]
-    assert pe.toeplitz_spread(P @ blocks @ P.T) < 1e-12  # 1.3e-14 in the brief
+    assert pe.toeplitz_spread(P @ blocks @ P.T) < 1e-12  # 1.3e-14 in an independent float64 computation
     R = pe.rotation_blocks(3, 16)
     np.testing.assert_allclose(blocks @ R, R @ blocks, atol=1e-14)
     assert pe.toeplitz_spread(np.arange(9.0).reshape(3, 3) * 0 + 1) == 0.0
@@ -364,6 +367,58 @@ def test_plot_position_logits_smoke():
     plt.close(axes[0].figure)
 
 
+def test_scheme_gallery_has_a_colour_bar_per_heat_map():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = pe.plot_scheme_gallery(n=16, d=8)
+    maps = [ax for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(maps) == len(pe.SCHEMES) and len(bars) == len(maps)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("d", [2, 8, 64, 128])
+def test_rope_rotate_half_equals_interleaved_after_permutation(d):
+    rng = np.random.default_rng(d)
+    x, pos = rng.standard_normal((7, d)), np.array([0, 1, 3, 50, 999, 4096, -12])
+    layout = pe.half_layout(d)
+    assert sorted(layout.tolist()) == list(range(d))
+    np.testing.assert_allclose(pe.rope_rotate_half(x[:, layout], pos), pe.rope(x, pos)[:, layout], atol=1e-12)
+    if d > 2:  # the layouts differ unless the permutation is applied
+        assert np.abs(pe.rope_rotate_half(x, pos) - pe.rope(x, pos)).max() > 0.1
+
+
+def test_rope_rotate_half_matches_the_library_formula():
+    """x cos + rotate_half(x) sin with rotate_half(x) = (−x2, x1), the layout of common transformer libraries."""
+    rng = np.random.default_rng(1)
+    x, pos, d = rng.standard_normal((5, 16)), np.arange(5) * 7, 16
+    angles = np.concatenate([pos[:, None] * pe.frequencies(d)] * 2, axis=1)
+    rotate_half = np.concatenate([-x[:, d // 2:], x[:, :d // 2]], axis=1)
+    np.testing.assert_allclose(pe.rope_rotate_half(x, pos), x * np.cos(angles) + rotate_half * np.sin(angles),
+                               atol=1e-14)
+
+
+def test_t5_float32_and_float64_differ_at_an_exact_log_boundary():
+    """128 unidirectional buckets, max distance 169 = 64·(13/8)²: at i − j = 104 the real value is exactly 32."""
+    rel = -np.arange(169)
+    ours = pe.t5_bucket(rel, False, 128, 169)
+    reference = hf_t5_bucket_float32(rel, False, 128, 169)
+    assert np.nonzero(ours != reference)[0].tolist() == [104]
+    n = 104  # exact floor of 64 ln(n/64) / ln(169/64), in integers
+    exact = max(k for k in range(64) if 169**k * 64**64 <= n**64 * 64**k)
+    assert ours[104] == 64 + exact == reference[104] + 1
+
+
+def test_chapter_marks_the_cnn_experiment_and_names_the_layouts():
+    text = (ROOT / "book" / "04-position-encoding.md").read_text(encoding="utf-8")
+    cnn = text.index("### CNNs learn position from zero padding")
+    assert "Beyond the article" in text[cnn:text.index("cnn_padding_experiment", cnn)]
+    assert "rotate-half" in text and "sqrt{d}" in text and "brief" not in text.lower()
+
+
 # --- PyTorch experiments ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cnn_runs():
@@ -405,8 +460,8 @@ def copy_models():
 def test_copy_task_accuracies(copy_models):
     acc = {s: {n: m.accuracy(n) for n in (32, 64)} for s, m in copy_models.items()}
     for scheme in ("learned", "t5", "rope"):
-        assert acc[scheme][32] >= 0.95  # 1.00 in the brief's corrections
-    assert 0.1 < acc["none"][32] < 0.35  # 0.21 in the brief's corrections
+        assert acc[scheme][32] >= 0.95  # 1.00 in a reference run
+    assert 0.1 < acc["none"][32] < 0.35  # 0.21 in a reference run
     assert math.isnan(acc["learned"][64]) and acc["rope"][64] >= 0.95 and acc["t5"][64] < acc["t5"][32]
     assert all(len(m.losses) == 300 for m in copy_models.values())
 
@@ -457,6 +512,11 @@ def test_rope_torch_twin_matches_numpy():
     (lambda: pe.rope("abc", 1), TypeError, "x"),
     (lambda: pe.rope(np.ones((3, 4)), np.arange(5)), ValueError, "pos"),
     (lambda: pe.rope(np.ones(4), "1"), TypeError, "pos"),
+    (lambda: pe.rope_rotate_half(np.ones(7), 1), ValueError, "x"),
+    (lambda: pe.rope_rotate_half(np.ones((3, 4)), np.arange(5)), ValueError, "pos"),
+    (lambda: pe.rope_rotate_half(np.ones(4), "1"), TypeError, "pos"),
+    (lambda: pe.half_layout(7), ValueError, "d"),
+    (lambda: pe.plot_scheme_gallery(n=0), ValueError, "n"),
     (lambda: pe.t5_bucket(1.5), TypeError, "rel"),
     (lambda: pe.t5_bucket(1, bidirectional=1), TypeError, "bidirectional"),
     (lambda: pe.t5_bucket(1, num_buckets=2), ValueError, "num_buckets"),

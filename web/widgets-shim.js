@@ -35,3 +35,39 @@ new MutationObserver(function () {
     img.alt = "Output of the interactive explorer in its saved state (the same as the static figure above it).";
   });
 }).observe(document.documentElement, { childList: true, subtree: true });
+
+// On the site an explorer is a snapshot: the widget manager draws its controls from the saved state, but no kernel
+// answers them. Disable the controls, say how to run it, and hide the snapshot of its output, which repeats the
+// static default figure printed just above it.
+(function () {
+  var NOTE = "Static copy: this explorer works when the chapter runs (Binder, Colab, JupyterLab or your own " +
+    "machine; see ";
+  function freeze(root) {
+    if (root.dataset.kexueFrozen) return;
+    root.dataset.kexueFrozen = "1";
+    root.classList.add("kexue-inactive");
+    root.setAttribute("aria-disabled", "true");
+    root.setAttribute("inert", "");
+    var note = document.createElement("p");
+    note.className = "kexue-inactive-note";
+    // Link the page on running the chapters where the sidebar has it (its address is relative to this page).
+    var running = document.querySelector(".bd-sidebar a.reference.internal[href$='running.html']");
+    var link = document.createElement(running ? "a" : "span");
+    link.textContent = running ? running.textContent.trim() : "Running the chapters";
+    if (running) link.href = running.getAttribute("href");
+    note.append(NOTE, link, "). Its default figure is shown above.");
+    root.parentNode.insertBefore(note, root);
+  }
+  function disable(root) {
+    root.querySelectorAll("input, button, select, textarea").forEach(function (el) { el.disabled = true; });
+    root.querySelectorAll(".noUi-handle, [tabindex]").forEach(function (el) { el.setAttribute("tabindex", "-1"); });
+  }
+  function update() {
+    document.querySelectorAll(".jupyter-widgets").forEach(function (el) {
+      var root = el.closest(".cell_output") || el;
+      freeze(root);
+      disable(root);
+    });
+  }
+  new MutationObserver(update).observe(document.documentElement, { childList: true, subtree: true });
+})();

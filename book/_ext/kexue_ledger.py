@@ -41,7 +41,7 @@ def render(book: Path) -> str:
         lines += ["", f"## {_title(book, c)}", "", f"Chapter {{doc}}`{c}`, after <{led.article}>.", "",
                   "| result | in the article | in this course | status | why | asserted by |", "|---" * 6 + "|"]
         for claim in led.claims:
-            ours = "—" if claim.ours is None else f"{{glue:text}}`{c}.ipynb::{claim.ours}`"
+            ours = "—" if claim.ours is None else f"{{glue:text}}`{c}.ipynb::{claim.ours}:s`"
             mark = " (corrects the article)" if claim.correction else ""
             lines.append(f"| {_cell(claim.result)} | {_cell(claim.article)} | {ours} | {claim.status}{mark} | "
                          f"{_cell(claim.reason)} | `{claim.test}` |")

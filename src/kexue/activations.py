@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIVATIONS", "DEFAULT_B", "RATIO_ROW", "algebraic_gelu", "algebraic_gelu_fit", "approximation_error",
-    "benchmark_facts", "benchmark_table", "draw_explorer", "eager_kernel_counts", "gelu", "max_abs_error",
+    "benchmark_facts", "benchmark_table", "draw_explorer", "eager_kernel_counts", "error_shape", "gelu", "max_abs_error",
     "minimax_b", "minimax_b_article", "minimax_b_direct", "numpy_activations", "numpy_gradients", "ratio_between",
     "read_benchmark", "relu", "relu_gelu_gap", "silu", "softplus", "softplus_grad", "softplus_hess", "squareplus",
     "squareplus_grad", "squareplus_hess", "sym_derivatives", "sym_identities", "sym_is_zero", "sym_special_b",
@@ -185,18 +185,27 @@ def algebraic_gelu(x: Any, b: float = 1.0) -> Any:
 _REFERENCES = ("softplus", "gelu", "relu")
 
 
-def approximation_error(x: Any, b: float = DEFAULT_B, ref: str = "softplus") -> Any:
-    """The signed error squareplus_b(x) − ref(x) for ref in "softplus", "gelu", "relu" (NumPy input)."""
+def _check_beta(beta: Any, ref: str = "softplus") -> float:
+    """Validate softplus's sharpness β (only the softplus reference has one)."""
+    beta = _check_real(beta, "beta", positive=True)
+    if beta != 1.0 and ref != "softplus":
+        raise ValueError(f"beta applies to ref='softplus' only, got beta={beta} with ref={ref!r}")
+    return beta
+
+
+def approximation_error(x: Any, b: float = DEFAULT_B, ref: str = "softplus", beta: float = 1.0) -> Any:
+    """The signed error squareplus_b(x) − ref(x) for ref in "softplus" (sharpness β), "gelu", "relu" (NumPy)."""
     b = _check_b(b)
     if ref not in _REFERENCES:
         raise ValueError(f"ref must be one of {_REFERENCES}, got {ref!r}")
+    beta = _check_beta(beta, ref)
     x = _as_array(x)
     ax = np.abs(x)
     # sqp_b(x) − ReLU(x) = (sqrt(x² + b) − |x|)/2 = b / (2 (sqrt(x² + b) + |x|)): even in x, no cancellation.
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.where(ax + b > 0, 0.5 * b / (np.hypot(x, math.sqrt(b)) + ax), 0.0)
-    if ref == "softplus":  # softplus(x) − relu(x) = log(1 + e^(−|x|))
-        out = lift - np.log1p(np.exp(-ax))
+    if ref == "softplus":  # softplus_β(x) − relu(x) = log(1 + e^(−β|x|)) / β
+        out = lift - np.log1p(np.exp(-beta * ax)) / beta
     elif ref == "gelu":    # relu(x) − gelu(x) = |x|·Φ(−|x|)
         out = lift + ax * special.ndtr(-ax)
     else:
@@ -214,13 +223,15 @@ def _grid(grid: Any) -> np.ndarray:
     return np.sort(values)
 
 
-def max_abs_error(b: float, ref: str = "softplus", grid: Any = None, refine: bool = True) -> float:
-    """sup over x of |squareplus_b(x) − ref(x)|: grid maximum (default [0, 60]; errors are even), peaks polished."""
+def max_abs_error(b: float, ref: str = "softplus", grid: Any = None, refine: bool = True,
+                  beta: float = 1.0) -> float:
+    """sup over x of |squareplus_b(x) − ref(x)|: grid maximum (default [0, 60/β]; errors are even), peaks polished."""
     b = _check_b(b)
     if not isinstance(refine, bool):
         raise TypeError(f"refine must be a bool, got {type(refine).__name__}")
-    xs = _grid(grid)
-    err = np.abs(approximation_error(xs, b, ref))
+    beta = _check_beta(beta, ref)
+    xs = _grid(grid) / (beta if grid is None else 1.0)  # a sharper softplus has its features closer to 0
+    err = np.abs(approximation_error(xs, b, ref, beta))
     best = float(err.max())
     if refine:
         from scipy.optimize import minimize_scalar
@@ -231,10 +242,23 @@ def max_abs_error(b: float, ref: str = "softplus", grid: Any = None, refine: boo
         peaks = np.flatnonzero((padded[1:-1] >= padded[:-2]) & (padded[1:-1] >= padded[2:]))
         for i in peaks[np.argsort(err[peaks])[::-1][:8]]:
             lo, hi = xs[max(i - 1, 0)], xs[min(i + 1, xs.size - 1)]
-            res = minimize_scalar(lambda t: -abs(float(approximation_error(t, b, ref))), bounds=(lo, hi),
+            res = minimize_scalar(lambda t: -abs(float(approximation_error(t, b, ref, beta))), bounds=(lo, hi),
                                   method="bounded", options={"xatol": 1e-12})
             best = max(best, -float(res.fun))
     return best
+
+
+def error_shape(b: float, x_end: float = 40.0, points: int = 40_001) -> dict[str, Any]:
+    """The shape of e_b on [0, x_end]: whether it is smallest at 0, its interior local maxima and minima, peak sign."""
+    b = _check_b(b, allow_zero=False)
+    x_end = _check_real(x_end, "x_end", positive=True)
+    points = _check_int(points, "points", 3, 10_000_000)
+    err = np.asarray(approximation_error(np.linspace(0.0, x_end, points), b))
+    inner = err[1:-1]
+    maxima = (inner > err[:-2]) & (inner >= err[2:])
+    minima = (inner < err[:-2]) & (inner <= err[2:])
+    return {"smallest at x = 0": bool(np.argmin(err) == 0), "interior maxima": int(maxima.sum()),
+            "interior minima": int(minima.sum()), "peak positive": bool(maxima.any() and inner[maxima].max() > 0)}
 
 
 def upper_bound_rhs(x: Any) -> Any:
@@ -242,9 +266,10 @@ def upper_bound_rhs(x: Any) -> Any:
     return 4 * softplus(x) * softplus(-_as_array(x))
 
 
-def upper_bound_threshold() -> float:
-    """The least b with squareplus_b ≥ softplus everywhere: the maximum of upper_bound_rhs, at x = 0 (4·log²2)."""
-    return float(upper_bound_rhs(0.0))
+def upper_bound_threshold(beta: float = 1.0) -> float:
+    """The least b with squareplus_b ≥ softplus_β everywhere: the maximum of upper_bound_rhs, at 0 (4·log²2 / β²)."""
+    beta = _check_beta(beta)
+    return float(upper_bound_rhs(0.0)) / beta**2
 
 
 # --- The best uniform approximation of softplus ----------------------------------------------------------------
@@ -255,28 +280,28 @@ def _check_tol(tol: Any) -> float:
     return tol
 
 
-def _peak_location(b: float, tol: float) -> float:
-    """The positive x where e_b'(x) = 0, i.e. x / sqrt(x² + b) = tanh(x / 2) (0 < b < 4)."""
+def _peak_location(b: float, tol: float, beta: float = 1.0) -> float:
+    """The positive x where e_b'(x) = 0, i.e. x / sqrt(x² + b) = tanh(βx / 2) (0 < bβ² < 4)."""
     from scipy.optimize import brentq
 
-    slope_gap = lambda x: x / math.hypot(x, math.sqrt(b)) - math.tanh(x / 2)  # noqa: E731
-    return brentq(slope_gap, 1e-3, _GRID_END, xtol=tol, rtol=_EPS_RTOL)
+    slope_gap = lambda x: x / math.hypot(x, math.sqrt(b)) - math.tanh(beta * x / 2)  # noqa: E731
+    return brentq(slope_gap, 1e-3 / beta, _GRID_END / beta, xtol=tol, rtol=_EPS_RTOL)
 
 
-def minimax_b(tol: float = 1e-13) -> tuple[float, float, float]:
-    """The b minimising sup|squareplus_b − softplus|, by equioscillation: (b*, x*, max error)."""
+def minimax_b(tol: float = 1e-13, beta: float = 1.0) -> tuple[float, float, float]:
+    """The b minimising sup|squareplus_b − softplus_β|, by equioscillation: (b*, x*, max error)."""
     from scipy.optimize import brentq
 
-    tol = _check_tol(tol)
-    e = lambda x, b: float(approximation_error(x, b))  # noqa: E731
+    tol, beta = _check_tol(tol), _check_beta(beta)
+    e = lambda x, b: float(approximation_error(x, b, beta=beta))  # noqa: E731
 
-    # For b below the threshold the error is −(log 2 − sqrt(b)/2) at 0 and peaks positive at ±x*(b);
+    # For b below the threshold the error is −(log 2 / β − sqrt(b)/2) at 0 and peaks positive at ±x*(b);
     # the optimum makes the two equal in size: e_b(x*(b)) + e_b(0) = 0.
     def balance(b: float) -> float:
-        return e(_peak_location(b, tol), b) + e(0.0, b)
+        return e(_peak_location(b, tol, beta), b) + e(0.0, b)
 
-    b_star = brentq(balance, 0.1, upper_bound_threshold(), xtol=tol, rtol=_EPS_RTOL)
-    x_star = _peak_location(b_star, tol)
+    b_star = brentq(balance, 0.1 / beta**2, upper_bound_threshold(beta), xtol=tol / beta**2, rtol=_EPS_RTOL)
+    x_star = _peak_location(b_star, tol, beta)
     return b_star, x_star, e(x_star, b_star)
 
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kexue.validate import choice as _check_choice
 from kexue.validate import integer as _check_int
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ __all__ = [
     "ARMS", "BARS", "COLOUR_NAMES", "COMPETING_ANSWER", "EDGES", "N_EDGES", "OWN_EDGES", "PALETTE", "SHARED_EDGE",
     "SQUARES", "arm_count", "centre_overcount_total", "classify_centre", "count_article", "count_bruteforce",
     "count_bruteforce_by_centre", "count_by_centre", "count_relaxed", "dominance_table", "dominant", "draw_cross",
+    "BAR_RULES", "BRUTEFORCE_MAX_K", "DOMINANCE_RULES",
     "is_valid", "ordered_centre_count", "random_valid_colouring", "square_dominants", "total_formula", "valid_colourings",
 ]
 
@@ -96,6 +98,15 @@ COLOUR_NAMES: tuple[str, ...] = ("red", "yellow", "blue")
 
 COMPETING_ANSWER = 54432  # the other teacher's published answer, quoted in the article
 MAX_K = 16  # tables grow like k**4; larger k is not a classroom computation
+BRUTEFORCE_MAX_K = 4  # 4**16 = 4.3e9 colourings is a minute of work; 5**16 = 1.5e11 would be hours
+
+DOMINANCE_RULES: tuple[str, ...] = ("exact", "plurality")
+"""When a square is dominated by colour d. "exact" (the article): d on exactly two sides, two other distinct colours
+on the other two. "plurality": d appears on more sides than any other colour (counts 2+1+1, 3+1 or 4)."""
+
+BAR_RULES: tuple[str, ...] = ("distinct", "centre")
+"""What a bar needs. "distinct" (the article): its three squares have pairwise different dominant colours.
+"centre": each arm's dominant colour differs from the centre's (the two arms of a bar may agree)."""
 
 
 # --- Input checks ----------------------------------------------------------------------------------------------
@@ -124,35 +135,48 @@ def _check_colours(values: Any, length: int, k: int | None, name: str) -> tuple[
 
 
 # --- One square ------------------------------------------------------------------------------------------------
-def _dominant_unchecked(sides: Sequence[int]) -> int | None:
-    """Dominant colour of four already-validated sides (fast path for the enumerations)."""
+def _dominant_unchecked(sides: Sequence[int], rule: str = "exact") -> int | None:
+    """Dominant colour of four already-validated sides under ``rule`` (fast path for the enumerations)."""
     counts = Counter(sides)
+    if rule == "plurality":
+        ranked = counts.most_common(2)
+        return ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
     if sorted(counts.values()) != [1, 1, 2]:
         return None
     return next(colour for colour, n in counts.items() if n == 2)
 
 
-def dominant(edges: Sequence[int], k: int = 3) -> int | None:
+def _check_rule(dominance: Any) -> str:
+    """Validate the name of a dominance rule."""
+    return _check_choice(dominance, "dominance", DOMINANCE_RULES)
+
+
+def dominant(edges: Sequence[int], k: int = 3, dominance: str = "exact") -> int | None:
     """The dominant colour of one square given its four side colours, or None if it is not dominated."""
-    k = _check_k(k)
-    return _dominant_unchecked(_check_colours(edges, 4, k, "edges"))
+    k, dominance = _check_k(k), _check_rule(dominance)
+    return _dominant_unchecked(_check_colours(edges, 4, k, "edges"), dominance)
 
 
 @lru_cache(maxsize=None)
-def _table(k: int) -> np.ndarray:
+def _table(k: int, dominance: str = "exact") -> np.ndarray:
     """Read-only cached dominance table (see dominance_table)."""
     # Row i holds the colour of side i; side 0 is the most significant base-k digit (itertools.product order).
     digits = (np.arange(k**4)[None, :] // k ** np.arange(3, -1, -1)[:, None]) % k
     counts = (digits[None, :, :] == np.arange(k)[:, None, None]).sum(axis=1)  # shape (k, k**4)
-    dominated = ((counts == 2).sum(axis=0) == 1) & ((counts == 1).sum(axis=0) == 2)
-    table = np.where(dominated, np.argmax(counts == 2, axis=0), -1).astype(np.int16)
+    if dominance == "plurality":
+        top = counts.max(axis=0)
+        dominated = (counts == top).sum(axis=0) == 1  # the most frequent colour is unique
+        table = np.where(dominated, np.argmax(counts, axis=0), -1).astype(np.int16)
+    else:
+        dominated = ((counts == 2).sum(axis=0) == 1) & ((counts == 1).sum(axis=0) == 2)
+        table = np.where(dominated, np.argmax(counts == 2, axis=0), -1).astype(np.int16)
     table.flags.writeable = False
     return table
 
 
-def dominance_table(k: int = 3) -> np.ndarray:
+def dominance_table(k: int = 3, dominance: str = "exact") -> np.ndarray:
     """Dominant colour (-1 for none) of every square, indexed by e0*k**3 + e1*k**2 + e2*k + e3."""
-    return _table(_check_k(k)).copy()
+    return _table(_check_k(k), _check_rule(dominance)).copy()
 
 
 def _square_index(sides: Sequence[int], k: int) -> int:
@@ -162,20 +186,23 @@ def _square_index(sides: Sequence[int], k: int) -> int:
 
 # --- Arms and centres ------------------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def _completions(shared: int, d: int, k: int) -> tuple[tuple[int, int, int], ...]:
+def _completions(shared: int, d: int, k: int, rule: str = "exact") -> tuple[tuple[int, int, int], ...]:
     """All colourings of an arm's three own edges that make it d-dominated, given the shared edge's colour."""
-    # Dominance ignores the order of the sides, so the arm's geometry does not matter here.
-    return tuple(own for own in product(range(k), repeat=3) if _dominant_unchecked((shared, *own)) == d)
+    # Dominance ignores the order of the sides, so the arm's geometry does not matter here. The table row of the
+    # squares whose first side is `shared` lists the k**3 own-edge colourings in itertools.product order.
+    row = _table(k, rule)[shared * k**3:(shared + 1) * k**3]
+    own = list(product(range(k), repeat=3))
+    return tuple(own[i] for i in np.flatnonzero(row == d))
 
 
-def arm_count(shared: int, d: int, k: int = 3) -> int:
+def arm_count(shared: int, d: int, k: int = 3, dominance: str = "exact") -> int:
     """Number of colourings of an arm's three own edges that make the arm d-dominated, given its shared edge."""
-    k = _check_k(k)
+    k, dominance = _check_k(k), _check_rule(dominance)
     shared, d = _check_int(shared, "shared"), _check_int(d, "d")
     for name, value in (("shared", shared), ("d", d)):
         if not 0 <= value < k:
             raise ValueError(f"{name} = {value} is not a colour in range({k})")
-    return len(_completions(shared, d, k))
+    return len(_completions(shared, d, k, dominance))
 
 
 def classify_centre(c: Sequence[int]) -> str:
@@ -209,7 +236,14 @@ def _dominated_centres(k: int) -> Iterator[tuple[tuple[int, ...], int]]:
 @lru_cache(maxsize=None)
 def _per_centre(k: int) -> tuple[tuple[tuple[int, ...], int], ...]:
     """Cached (centre, count) pairs of the factorised formula; the sampler needs them on every draw."""
-    return tuple((c, _bar_weight(c[0], c[2], m, k) * _bar_weight(c[1], c[3], m, k)) for c, m in _dominated_centres(k))
+    weights: dict[tuple[int, int, int], int] = {}  # a bar's weight depends only on (s1, s2, m): k**3 of them
+
+    def bar(s1: int, s2: int, m: int) -> int:
+        if (s1, s2, m) not in weights:
+            weights[s1, s2, m] = _bar_weight(s1, s2, m, k)
+        return weights[s1, s2, m]
+
+    return tuple((c, bar(c[0], c[2], m) * bar(c[1], c[3], m)) for c, m in _dominated_centres(k))
 
 
 def count_by_centre(k: int = 3) -> tuple[int, dict[tuple[int, int, int, int], int]]:
@@ -248,28 +282,32 @@ def total_formula() -> Any:
     return sp.expand(total)
 
 
-def count_article(k: int = 3, relaxed: bool = False) -> int:
-    """The article's centre-first algorithm in plain Python: enumerate each arm's k**3 completions per centre."""
-    k = _check_k(k)
+def count_article(k: int = 3, relaxed: bool = False, dominance: str = "exact") -> int:
+    """The article's centre-first algorithm in plain Python: enumerate each arm's k**3 completions per centre.
+
+    ``relaxed=True`` applies the bar rule "centre" (arms need only differ from the centre); ``dominance`` is one of
+    ``DOMINANCE_RULES``.
+    """
+    k, dominance = _check_k(k), _check_rule(dominance)
     if not isinstance(relaxed, bool):
         raise TypeError(f"relaxed must be a bool, got {type(relaxed).__name__}")
     total = 0
     for centre in product(range(k), repeat=4):
-        m = _dominant_unchecked(centre)
+        m = _dominant_unchecked(centre, dominance)
         if m is None:
             continue
-        tally = {arm: _arm_tally(arm, centre, k) for arm in ARMS}
+        tally = {arm: _arm_tally(arm, centre, k, dominance) for arm in ARMS}
         total += _bar_choices(tally, ("U", "B"), m, relaxed) * _bar_choices(tally, ("L", "R"), m, relaxed)
     return total
 
 
-def _arm_tally(arm: str, centre: Sequence[int], k: int) -> Counter:
+def _arm_tally(arm: str, centre: Sequence[int], k: int, rule: str = "exact") -> Counter:
     """How many of the arm's k**3 own-edge colourings give each dominant colour (None counted too)."""
     colour = dict(zip(SQUARES["C"], centre))
     tally: Counter = Counter()
     for own in product(range(k), repeat=3):
         colour.update(zip(OWN_EDGES[arm], own))
-        tally[_dominant_unchecked([colour[e] for e in SQUARES[arm]])] += 1
+        tally[_dominant_unchecked([colour[e] for e in SQUARES[arm]], rule)] += 1
     return tally
 
 
@@ -297,33 +335,66 @@ def _digit_table(m: int, k: int) -> np.ndarray:
     return digits
 
 
-def _check_chunk_pow(chunk_pow: Any) -> int:
-    """Validate the block size exponent of the brute force."""
+_MAX_BLOCK = 3**12  # arm colourings tested at once: each per-block array is at most ~1 MB (int16)
+
+
+def _check_chunk_pow(chunk_pow: Any, k: int) -> int:
+    """Validate the block size exponent of the brute force (None picks the largest block that fits _MAX_BLOCK)."""
+    if chunk_pow is None:
+        return max(j for j in range(1, N_EDGES - 3) if k**j <= _MAX_BLOCK)
     chunk_pow = _check_int(chunk_pow, "chunk_pow")
-    # Below 6 the Python loop over 81 centres x 3**(12 - chunk_pow) blocks dominates and takes many seconds.
-    if not 6 <= chunk_pow <= 12:
-        raise ValueError(f"chunk_pow must be between 6 and 12, got {chunk_pow}")
+    # Small blocks make the Python loop over centres x blocks dominate; large ones would allocate too much.
+    low = 6 if k == 3 else 5
+    if not low <= chunk_pow <= N_EDGES - 4 or k**chunk_pow > _MAX_BLOCK:
+        high = max(j for j in range(1, N_EDGES - 3) if k**j <= _MAX_BLOCK)
+        raise ValueError(f"chunk_pow must be between {low} and {high} for k = {k}, got {chunk_pow}")
     return chunk_pow
 
 
-def count_bruteforce_by_centre(chunk_pow: int = 12) -> dict[tuple[int, int, int, int], int]:
-    """Valid colourings (k = 3) for each of the 81 centre colourings, by testing all 3**16 colourings."""
-    chunk_pow = _check_chunk_pow(chunk_pow)
-    k, n_arm_edges = 3, N_EDGES - 4
-    table = _table(k)
+def _check_centres(centres: Any, k: int) -> list[tuple[int, ...]]:
+    """Validate an optional list of centre colourings (None means all k**4)."""
+    if centres is None:
+        return list(product(range(k), repeat=4))
+    if isinstance(centres, (str, bytes)) or not hasattr(centres, "__iter__"):
+        raise TypeError(f"centres must be a sequence of 4-colour centres, got {type(centres).__name__}")
+    chosen = [_check_colours(c, 4, k, f"centres[{i}]") for i, c in enumerate(centres)]
+    if not chosen:
+        raise ValueError("centres must not be empty")
+    return list(dict.fromkeys(chosen))
+
+
+def count_bruteforce_by_centre(chunk_pow: int | None = None, k: int = 3, dominance: str = "exact",
+                               bars: str = "distinct",
+                               centres: Sequence[Sequence[int]] | None = None) -> dict[tuple[int, ...], int]:
+    """Valid colourings for each centre colouring, by testing every colouring of the arms' 12 own edges.
+
+    Works for k = 3 and 4 under every rule in ``DOMINANCE_RULES`` and ``BAR_RULES``; the arms are tested in blocks of
+    k**chunk_pow, so memory stays near 10 MB whatever k. All k**16 colourings (4.3e9 for k = 4, about a minute) are
+    tested unless ``centres`` restricts the centre colourings.
+    """
+    k = _check_int(k, "k", 3, BRUTEFORCE_MAX_K)
+    dominance, bars = _check_rule(dominance), _check_choice(bars, "bars", BAR_RULES)
+    chunk_pow = _check_chunk_pow(chunk_pow, k)
+    chosen = _check_centres(centres, k)
+    n_arm_edges = N_EDGES - 4
+    table = _table(k, dominance)
     low = _digit_table(chunk_pow, k).astype(np.int16)  # int16: the table indices below reach k**4 - 1
-    centres = list(product(range(k), repeat=4))
-    counts = dict.fromkeys(centres, 0)
+    counts = dict.fromkeys(chosen, 0)
+    needed = {arm: {c[SHARED_EDGE[arm]] for c in chosen} for arm in ARMS}  # shared colours the centres use
     for high in range(k ** (n_arm_edges - chunk_pow)):
         # Arm edge 4 + j takes digit j of the arm index: low digits vary inside the block, high ones are fixed.
         arm_colours = [low[j] if j < chunk_pow else (high // k ** (j - chunk_pow)) % k for j in range(n_arm_edges)]
-        # dom[arm][s]: the arm's dominant colour when its shared edge has colour s (reused by 27 centres each).
-        dom = {arm: [table[_arm_index(arm, s, arm_colours, k)] for s in range(k)] for arm in ARMS}
-        for c in centres:
-            m = table[_square_index(c, k)]  # -1 for the 45 non-dominated centres, which then count zero
+        # dom[arm][s]: the arm's dominant colour when its shared edge has colour s (reused by many centres).
+        dom = {arm: {s: table[_arm_index(arm, s, arm_colours, k)] for s in needed[arm]} for arm in ARMS}
+        for c in chosen:
+            m = table[_square_index(c, k)]  # -1 for a centre that is not dominated, which then counts zero
+            if m < 0:
+                continue
             u, left, b, r = (dom[arm][c[SHARED_EDGE[arm]]] for arm in ARMS)
-            ok = (u >= 0) & (b >= 0) & (left >= 0) & (r >= 0) & (m >= 0)
-            ok &= (u != m) & (b != m) & (u != b) & (left != m) & (r != m) & (left != r)
+            ok = (u >= 0) & (b >= 0) & (left >= 0) & (r >= 0)
+            ok &= (u != m) & (b != m) & (left != m) & (r != m)
+            if bars == "distinct":
+                ok &= (u != b) & (left != r)
             counts[c] += int(np.count_nonzero(ok))
     return counts
 
@@ -334,9 +405,10 @@ def _arm_index(arm: str, shared: int, arm_colours: list, k: int) -> Any:
     return _square_index(sides, k)
 
 
-def count_bruteforce(chunk_pow: int = 12) -> int:
-    """Valid colourings for k = 3 by testing every one of the 3**16 colourings (blocks of 3**chunk_pow arms)."""
-    return sum(count_bruteforce_by_centre(chunk_pow).values())
+def count_bruteforce(chunk_pow: int | None = None, k: int = 3, dominance: str = "exact",
+                     bars: str = "distinct") -> int:
+    """Valid colourings by testing every one of the k**16 colourings (k = 3 in a second, k = 4 in about a minute)."""
+    return sum(count_bruteforce_by_centre(chunk_pow, k, dominance, bars).values())
 
 
 # --- The competing answer --------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ __all__ = [
     "legt_euler_threshold", "legt_from_projection", "legt_matrices", "lmu_matrices", "memory_run",
     "midpoint_samples", "norm_scale", "plot_memory", "project_history", "project_window", "reconstruct",
     "reconstruction_error", "relative_error", "rescale", "run_legs", "run_lti", "sawtooth_partial_sum",
-    "test_signal",
+    "scaling_timings", "test_signal", "time_per_call",
 ]
 
 LegTNorm = Literal["su", "paper", "lmu"]
@@ -255,13 +255,21 @@ def legs_matrices(N: int, norm: LegSNorm = "su") -> tuple[np.ndarray, np.ndarray
     return rescale(A, B, norm_scale(N, norm)) if norm != "su" else (A, B)
 
 
-def fourier_window_matrices(N: int, w: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """FouT (a window of width w, Fourier basis e^{2i pi n s}, n = -N..N): complex A (2N+1, 2N+1) and B."""
+def fourier_window_matrices(N: int, w: float = 1.0, closure: str = "hippo") -> tuple[np.ndarray, np.ndarray]:
+    """FouT (a window of width w, Fourier basis e^{2i pi n s}, n = -N..N): complex A (2N+1, 2N+1) and B.
+
+    ``closure="hippo"`` approximates the forgotten value u(T - w) by the truncated series (Part I, the HiPPO paper);
+    ``closure="s4"`` doubles the rank-one term and B, the Fourier closure of the S4 repository ("How to Train Your
+    HiPPO"), which reads the series' value at the window edge as the average of both ends.
+    """
     N = _check_int(N, "N", low=0, high=MAX_DENSE_N // 2)
     w = _check_real(w, "w", positive=True)
+    if closure not in ("hippo", "s4"):
+        raise ValueError(f"closure must be 'hippo' or 's4', got {closure!r}")
+    scale = 2.0 if closure == "s4" else 1.0
     n = np.arange(-N, N + 1)
-    A = -np.ones((n.size, n.size), dtype=complex) / w + np.diag(2j * np.pi * n) / w
-    return A, np.ones(n.size, dtype=complex) / w
+    A = -scale * np.ones((n.size, n.size), dtype=complex) / w + np.diag(2j * np.pi * n) / w
+    return A, scale * np.ones(n.size, dtype=complex) / w
 
 
 def fourier_scaled_matrices(N: int) -> tuple[np.ndarray, np.ndarray]:
@@ -796,3 +804,39 @@ def plot_memory(run: MemoryRun, ax: Axes | None = None, points: int = 800) -> Ax
         ax.text(0.02, 0.95, "the recurrence has blown up" if not finite else "reconstruction leaves the frame",
                 transform=ax.transAxes, va="top", color=PALETTE["vermillion"])
     return ax
+
+
+def time_per_call(call: Callable[[], object], repeat: int = 5, min_time: float = 2e-3) -> float:
+    """Seconds per call of ``call``: the best of ``repeat`` blocks, each of enough calls to last ``min_time``."""
+    import timeit
+
+    if not callable(call):
+        raise TypeError(f"call must be callable, got {type(call).__name__}")
+    repeat = _check_int(repeat, "repeat", 1, 1000)
+    min_time = _check_real(min_time, "min_time", positive=True)
+    if min_time > 10:
+        raise ValueError(f"min_time must be at most 10 seconds, got {min_time}")
+    number = max(1, int(min_time / max(timeit.timeit(call, number=1), 1e-7)))
+    return min(timeit.repeat(call, number=number, repeat=repeat)) / number
+
+
+@_one_blas_thread
+def scaling_timings(sizes: Any, dense_max: int = 512, seed: int = 0) -> dict[str, dict[int, float]]:
+    """Seconds per call of legs_matvec, legs_solve and their dense counterparts for each N in ``sizes``.
+
+    The dense routines are timed only up to ``dense_max``; BLAS runs on one thread, as everywhere in this module.
+    """
+    sizes = [_check_int(N, "sizes", 1, 2**14) for N in np.atleast_1d(np.asarray(sizes)).tolist()]
+    dense_max = _check_int(dense_max, "dense_max", 1, 2048)
+    rng = np.random.default_rng(_check_int(seed, "seed", 0, 2**32))
+    table: dict[str, dict[int, float]] = {"legs_matvec": {}, "legs_solve": {}, "dense matvec": {}, "dense solve": {}}
+    for N in sizes:
+        v = rng.normal(size=N)
+        table["legs_matvec"][N] = time_per_call(lambda: legs_matvec(v))
+        table["legs_solve"][N] = time_per_call(lambda: legs_solve(0.5, v))
+        if N <= dense_max:  # dense matrices beyond this would cost memory and minutes, not insight
+            A = legs_matrices(N)[0]
+            M = np.eye(N) - 0.5 * A
+            table["dense matvec"][N] = time_per_call(lambda: A @ v)
+            table["dense solve"][N] = time_per_call(lambda: np.linalg.solve(M, v))
+    return table

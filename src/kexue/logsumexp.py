@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "BOUND_NAMES", "EX_LIMIT_P", "EX_LIMIT_X", "convexity_slack", "draw_explorer", "lipschitz_slack", "logsumexp",
+    "BOUND_NAMES", "convexity_slack", "cross_entropy_bounds", "draw_explorer", "lipschitz_slack", "logsumexp",
     "max_bounds", "max_gap", "mean_bound", "naive_logsumexp", "reference_values", "renyi_entropy", "softmax",
     "stress_test", "symbolic_entropy_limit", "symbolic_gradient", "symbolic_hessian", "symbolic_hessian_kernel",
     "symbolic_n2_gap", "symbolic_quadratic_form", "symbolic_segment_derivative", "symbolic_temperature_limit",
@@ -46,9 +46,6 @@ BOUND_NAMES: tuple[str, ...] = (
 )
 """The inequalities that :func:`stress_test` tries to break, in the order of the chapter."""
 
-# The instance of the exercise "lse-entropy-limit" (the chapter states it in the exercise).
-EX_LIMIT_X: tuple[float, ...] = (0.0, 1.0, 2.0, -1.0)
-EX_LIMIT_P: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
 
 _SUM_TOL = 1e-9  # how far sum(p) may be from 1 before p is refused as a probability vector
 _NEAR_ONE = 0.5  # |t - 1| below which the Renyi entropy is evaluated in the cancellation-free form
@@ -242,6 +239,23 @@ def weighted_bound(x: Any, p: Any, t: float = 2.0) -> float:
     p = _as_probability(p, "p", n=arr.size)
     t = _check_order(t, "t")
     return float(p @ arr) + float(_renyi_rows(p, np.float64(t)))
+
+
+def cross_entropy_bounds(logits: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds on the cross-entropy loss lse(x) - x_y of each row: max(x_max, x_mean + log n) - x_y
+    and x_max + log n - x_y."""
+    z = _as_array(logits, "logits")
+    if z.ndim != 2 or z.shape[1] < 2:
+        raise ValueError(f"logits must be a (batch, classes) array with at least 2 classes, got shape {z.shape}")
+    y = np.asarray(labels)
+    if y.shape != (z.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError("labels must be an integer array with one label per row of logits")
+    if np.any((y < 0) | (y >= z.shape[1])):
+        raise ValueError(f"labels must lie in range({z.shape[1]})")
+    x_y = z[np.arange(z.shape[0]), y]
+    log_n = math.log(z.shape[1])
+    lower = np.maximum(z.max(axis=1), z.mean(axis=1) + log_n) - x_y
+    return lower, z.max(axis=1) + log_n - x_y
 
 
 def lipschitz_slack(x: Any, y: Any) -> float:

@@ -32,11 +32,11 @@ from torch import nn
 from kexue.validate import choice as _check_choice, integer as _check_int, real as _check_real
 
 __all__ = [
-    "INVARIANCE_CASES", "OFFICIAL_PARAMS", "ROUTING_KEYS", "TrainLog", "class_entropy", "code_correlation",
-    "count_parameters", "decode", "decompose", "digit_classifier", "encode", "free_cores", "image_rows",
-    "interpolate", "linear_probe", "make_conv_ogan", "make_mlp_ogan", "nearest_mse", "official_architecture",
-    "ogan_loss", "ogan_terms", "pearson", "plot_decomposition", "reconstruct", "sample", "standardize", "train_many",
-    "train_ogan", "usable_cores",
+    "INVARIANCE_CASES", "OFFICIAL_PARAMS", "ROUTING_KEYS", "TrainLog", "batchnorm_statistics", "class_entropy",
+    "code_correlation", "count_parameters", "decode", "decompose", "digit_classifier", "encode", "free_cores",
+    "image_rows", "information_bound", "interpolate", "linear_probe", "make_conv_ogan", "make_mlp_ogan", "nearest_mse",
+    "official_architecture", "ogan_loss", "ogan_terms", "pearson", "plot_decomposition", "reconstruct", "sample",
+    "standardize", "train_many", "train_ogan", "usable_cores",
 ]
 
 # Trainable parameters of the official 128-px CelebA model (o_gan_celeba.py), encoder and generator.
@@ -221,9 +221,15 @@ def make_conv_ogan(img_size: int = 28, channels: int = 1, n_z: int = 16,
     return E, G
 
 
-def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "meta") -> tuple[nn.Module, nn.Module]:
-    """A PyTorch transcription of the official o_gan_celeba.py encoder and generator (on the meta device: no memory)."""
-    img_dim, z_dim = _check_int(img_dim, "img_dim", 16), _check_int(z_dim, "z_dim", 2)
+def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "meta",
+                          kernel_size: int = 5) -> tuple[nn.Module, nn.Module]:
+    """A PyTorch transcription of the official o_gan_celeba.py encoder and generator (on the meta device: no memory).
+
+    ``img_dim`` is the image side (a power of two; 128 in o_gan_celeba.py, 256 in the ``_256`` variant) and
+    ``kernel_size`` the side of every conv kernel (5 officially, 4 in the ``sm_4x4`` variants).
+    """
+    img_dim, z_dim = _check_int(img_dim, "img_dim", 16, 1024), _check_int(z_dim, "z_dim", 2, 4096)
+    kernel_size = _check_int(kernel_size, "kernel_size", 2, 9)
     if img_dim & (img_dim - 1):
         raise ValueError(f"img_dim must be a power of two, got {img_dim}")
     if not isinstance(device, (str, torch.device)):
@@ -232,7 +238,10 @@ def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "m
     max_channels = img_dim * 8
     f_size = img_dim // 2 ** (num_layers + 1)
 
-    # Keras defaults: BatchNormalization(momentum=0.99, epsilon=1e-3); 'same' 5x5 stride-2 convs halve or double.
+    # Keras defaults: BatchNormalization(momentum=0.99, epsilon=1e-3); 'same' k×k stride-2 convs halve or double.
+    # 'same' padding in PyTorch terms: a stride-2 conv maps n to n/2, a stride-2 transposed conv n to 2n.
+    k, pad = kernel_size, (kernel_size - 1) // 2
+    out_pad = 2 - kernel_size + 2 * pad
     def bn(c: int) -> nn.Module:
         return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
 
@@ -241,7 +250,7 @@ def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "m
         in_ch = 3
         for i in range(num_layers + 1):
             out_ch = max_channels // 2 ** (num_layers - i)
-            layers.append(nn.Conv2d(in_ch, out_ch, 5, stride=2, padding=2))
+            layers.append(nn.Conv2d(in_ch, out_ch, k, stride=2, padding=pad))
             if i > 0:
                 layers.append(bn(out_ch))
             layers.append(nn.LeakyReLU(0.2))
@@ -254,10 +263,10 @@ def official_architecture(img_dim: int = 128, z_dim: int = 128, device: str = "m
         in_ch = max_channels
         for i in range(num_layers):
             out_ch = max_channels // 2 ** (i + 1)
-            layers += [nn.ConvTranspose2d(in_ch, out_ch, 5, stride=2, padding=2, output_padding=1), bn(out_ch),
-                       nn.ReLU()]
+            layers += [nn.ConvTranspose2d(in_ch, out_ch, k, stride=2, padding=pad, output_padding=out_pad),
+                       bn(out_ch), nn.ReLU()]
             in_ch = out_ch
-        layers += [nn.ConvTranspose2d(in_ch, 3, 5, stride=2, padding=2, output_padding=1), nn.Tanh()]
+        layers += [nn.ConvTranspose2d(in_ch, 3, k, stride=2, padding=pad, output_padding=out_pad), nn.Tanh()]
         G = nn.Sequential(*layers)
     if torch.device(device).type == "meta":
         return E, G  # shapes only: initialising meta tensors would only load torch's reference kernels
@@ -272,6 +281,13 @@ def count_parameters(module: nn.Module) -> int:
     """The number of trainable parameters of a module (BatchNorm running statistics are buffers, not counted)."""
     module = _check_module(module, "module")
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def batchnorm_statistics(module: nn.Module) -> int:
+    """The number of BatchNorm moving means and variances: what a Keras summary adds as non-trainable parameters."""
+    module = _check_module(module, "module")
+    return sum(m.running_mean.numel() + m.running_var.numel() for m in module.modules()
+               if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None)
 
 
 # --- Training ----------------------------------------------------------------------------------------------------
@@ -579,6 +595,35 @@ def code_correlation(E: nn.Module, G: nn.Module, n: int = 2000, seed: int = 1) -
         E.eval()
         G.eval()
         return float(pearson(z, E(G(z))).mean())
+
+
+def information_bound(rho: float, n_z: int) -> tuple[float, float]:
+    """A lower bound (nats) on I(N(z); G(z)) from a mean correlation rho, and the von Mises-Fisher kappa attaining it.
+
+    N(z)/sqrt(n_z) is uniform on the unit sphere S^{d-1}, d = n_z - 1, of the hyperplane orthogonal to 1. With the
+    von Mises-Fisher decoder q(u | x) = C_d(kappa) exp(kappa * rho(u, E(x))), the Barber-Agakov bound reads
+    I >= log|S^{d-1}| + log C_d(kappa) + kappa * E[rho], maximised here over kappa >= 0.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import gammaln, ive
+
+    rho = _check_real(rho, "rho", minimum=-1.0)
+    if rho > 1:
+        raise ValueError(f"rho must be at most 1 (a correlation), got {rho}")
+    d = _check_int(n_z, "n_z", 3, 100_000) - 1
+    nu = d / 2 - 1
+    log_area = math.log(2) + d / 2 * math.log(math.pi) - gammaln(d / 2)
+
+    def bound(kappa: float) -> float:
+        # log C_d(kappa) = nu log kappa - (d/2) log(2 pi) - log I_nu(kappa); ive = I_nu(kappa) exp(-kappa)
+        log_c = nu * math.log(kappa) - d / 2 * math.log(2 * math.pi) - (math.log(ive(nu, kappa)) + kappa)
+        return log_area + log_c + kappa * rho
+
+    if rho <= 0:
+        return 0.0, 0.0  # kappa = 0 (the uniform decoder) is optimal: the bound says nothing
+    best = minimize_scalar(lambda t: -bound(math.exp(t)), bounds=(-10.0, 12.0), method="bounded",
+                           options={"xatol": 1e-10})
+    return max(0.0, float(-best.fun)), float(math.exp(best.x))
 
 
 def digit_classifier(X: Any, y: Any) -> Any:

@@ -61,3 +61,17 @@ def use_style() -> None:
             "legend.frameon": False,
         }
     )
+    sharp_inline_figures()
+
+
+def sharp_inline_figures() -> None:
+    """In a notebook, draw figures as PNGs at twice their display resolution, so they stay sharp on HiDPI screens."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: no inline backend to configure
+        return
+    if get_ipython() is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")

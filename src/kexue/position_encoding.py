@@ -14,6 +14,8 @@ Conventions (kept everywhere in this module and tested):
 - ``rope(x, n)`` turns each pair ``(x[2i], x[2i + 1])`` *counter-clockwise* by ``n * theta_i``, the article's real
   form (multiplication of ``x[2i] + i x[2i + 1]`` by ``exp(i n theta_i)``).
   Hence ``rope(x, n) = rotation_blocks(-n) @ x``.
+- ``rope_rotate_half`` is the layout of much library code: coordinate ``i`` is paired with ``i + d/2``. It equals
+  ``rope`` after the fixed permutation ``half_layout(d)`` of the coordinates.
 - ``t5_bucket`` takes ``rel = j - i`` (key position minus query position), the sign convention of the T5 code.
 
 NumPy only at import time; the two small training experiments import PyTorch inside the functions that need it.
@@ -32,13 +34,15 @@ from kexue.validate import integer as _check_int, real as _check_real
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
-    "COPY_SCHEMES", "SCHEMES", "TERMS", "CNNResult", "CopyModel", "SchemeParams", "ScoreTerms", "attention",
+    "CNNResult", "COPY_SCHEMES", "CopyModel", "SCHEMES", "SchemeParams", "ScoreTerms", "TERMS", "attention",
     "attention_terms", "cnn_padding_experiment", "complex_order", "copy_task_benchmark", "frequencies",
-    "hierarchical_extend", "omega_generator", "plot_position_logits", "position_logits", "random_scheme_params",
-    "rope", "rope_decay_bound", "rotation_blocks", "score_terms", "scores", "shaw_index", "sinusoidal",
-    "sinusoidal_at", "sinusoidal_dot", "sinusoidal_from_ode", "t5_bucket", "toeplitz_spread", "train_copy_model",
+    "half_layout", "hierarchical_extend", "omega_generator", "plot_position_logits", "plot_scheme_gallery",
+    "position_logits", "random_scheme_params", "rope", "rope_decay_bound", "rope_rotate_half", "rotation_blocks",
+    "score_terms", "scores", "shaw_index", "sinusoidal", "sinusoidal_at", "sinusoidal_dot", "sinusoidal_from_ode",
+    "t5_bucket", "toeplitz_spread", "train_copy_model",
 ]
 
 DEFAULT_BASE = 10000.0
@@ -206,6 +210,28 @@ def rope(x: Any, pos: Any, base: float = DEFAULT_BASE) -> np.ndarray:
     out[..., 0::2] = even * c - odd * s
     out[..., 1::2] = even * s + odd * c
     return out
+
+
+def half_layout(d: int) -> np.ndarray:
+    """The permutation taking interleaved pairs (0, 1), (2, 3), ... to the rotate-half pairs (0, d/2), (1, d/2 + 1), ..."""
+    d = _check_dim(d)
+    return np.concatenate([np.arange(0, d, 2), np.arange(1, d, 2)])
+
+
+def rope_rotate_half(x: Any, pos: Any, base: float = DEFAULT_BASE) -> np.ndarray:
+    """RoPE in the rotate-half layout: the pair (x[i], x[i + d/2]) turns counter-clockwise by pos * theta_i."""
+    x = _as_real_array(x, "x")
+    if x.ndim == 0 or x.shape[-1] % 2 or x.shape[-1] == 0:
+        raise ValueError(f"x must have an even, non-zero last dimension, got shape {x.shape}")
+    half = x.shape[-1] // 2
+    angles = _as_real_array(pos, "pos")[..., None] * frequencies(x.shape[-1], base)
+    try:
+        c, s = np.cos(np.concatenate([angles, angles], -1)), np.sin(np.concatenate([angles, angles], -1))
+        rotated = np.concatenate([-x[..., half:], x[..., :half]], -1)  # the quarter turn of every pair
+        return x * c + rotated * s
+    except ValueError:
+        raise ValueError(f"pos of shape {np.shape(pos)} does not broadcast against x's leading axes "
+                         f"{x.shape[:-1]}") from None
 
 
 def complex_order(r: Any, omega: Any, theta: Any, k: Any) -> np.ndarray:
@@ -470,6 +496,23 @@ def plot_position_logits(scheme: str, n: int = 64, d: int = 64, base: float = DE
     ax_line.legend(loc="lower center", fontsize="small")
     ax_map.figure.tight_layout()
     return axes
+
+
+def plot_scheme_gallery(n: int = 64, d: int = 64, base: float = DEFAULT_BASE, seed: int = 0) -> Figure:
+    """One heat map of position_logits per scheme, each with its colour bar and its spread along diagonals."""
+    import matplotlib.pyplot as plt  # lazy: importing this module must not pull in matplotlib
+
+    logits = {scheme: position_logits(scheme, n, d, base, seed) for scheme in SCHEMES}  # checks the arguments first
+    fig, axes = plt.subplots(2, 4, figsize=(13, 6.4))
+    for ax, (scheme, M) in zip(axes.flat, logits.items()):
+        ax.grid(False)
+        image = ax.imshow(M, cmap="RdBu_r", vmin=-np.abs(M).max(), vmax=np.abs(M).max())
+        fig.colorbar(image, ax=ax, shrink=0.8, label="logit")
+        ax.set_title(f"{SCHEMES[scheme]}\nspread {toeplitz_spread(M):.1g}", fontsize=9)
+        ax.set(xlabel="key j", ylabel="query i")
+    axes.flat[-1].axis("off")
+    fig.tight_layout()
+    return fig
 
 
 # --- PyTorch experiments ---------------------------------------------------------------------------------------

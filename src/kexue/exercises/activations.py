@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from kexue.activations import (DEFAULT_B, max_abs_error, minimax_b, minimax_b_article, relu, relu_gelu_gap,
-                               squareplus, upper_bound_threshold)
+from kexue.activations import (approximation_error, max_abs_error, minimax_b, relu_gelu_gap, squareplus_hess,
+                               upper_bound_threshold)
 from kexue.exercises import as_float, grade, register
 
 
@@ -16,66 +15,96 @@ def _close(a: float, b: float, rtol: float) -> bool:
     return math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
 
 
-@register("squareplus-relu-gap",
-          hint="The gap (sqrt(x² + b) − |x|)/2 is even in x; where is sqrt(x² + b) − |x| largest?")
-def relu_gap(answer: Any) -> tuple[bool, str]:
-    """The student's gap(b) = max over x of squareplus_b(x) − ReLU(x), at 20 values of b."""
+@register("squareplus-half-curvature",
+          hint="squareplus_b''(x) = b / (2 (x² + b)^(3/2)) is largest at 0; set it equal to half of that and solve "
+               "for x.")
+def half_curvature(answer: Any) -> tuple[bool, str]:
+    """The student's half_width(b): the x > 0 where squareplus_b'' is half its maximum, at 12 values of b."""
     if not callable(answer):
-        return False, "pass a function gap(b) that returns max over x of squareplus_b(x) − ReLU(x)."
-    bs = [float(b) for b in np.geomspace(0.01, 100.0, 20)]
-    xs = np.linspace(-50, 50, 200_001)
-    expected = [float(np.max(squareplus(xs, b) - relu(xs))) for b in bs]
-    result = grade(answer, [(b,) for b in bs], expected, compare=lambda v, e: _close(v, e, 1e-6),
-                   convert=lambda v: as_float(v, "gap(b)"), names=("b",), what="values of b (from 0.01 to 100)")
+        return False, "pass a function half_width(b) that returns the positive x where the curvature halves."
+    bs = [float(b) for b in np.geomspace(0.01, 100.0, 12)]
+
+    def reference(b: float) -> float:
+        from scipy.optimize import brentq
+
+        peak = float(squareplus_hess(0.0, b))
+        return brentq(lambda x: float(squareplus_hess(x, b)) - peak / 2, 0.0, 10 * math.sqrt(b), xtol=1e-14)
+
+    expected = [reference(b) for b in bs]
+    result = grade(answer, [(b,) for b in bs], expected, compare=lambda v, e: _close(v, e, 1e-8),
+                   convert=lambda v: as_float(v, "half_width(b)"), names=("b",), what="values of b (0.01 to 100)")
     if result.passed:
-        return True, f"right for all {len(bs)} values of b from 0.01 to 100."
+        return True, f"right for all {len(bs)} values of b: the width grows like sqrt(b)."
     message = result.message()
-    ratios = [v / e for v, e in zip(result.values, expected) if v is not None]
-    if len(ratios) == len(bs) and np.ptp(ratios) < 1e-6:
-        message += " Your values are a constant factor times the true gap: check a factor."
+    values = result.values
+    if all(v is not None and v > 0 for v in values):
+        ratios = [v / e for v, e in zip(values, expected)]
+        if np.ptp(ratios) < 1e-6:
+            message += " Your values are a constant factor times the right ones: check the exponent 3/2 and the 2."
+        elif np.ptp(np.log(ratios)) > 1:
+            message += " Your values do not grow like sqrt(b): the curvature depends on x only through x/sqrt(b)."
     return False, message
 
 
-@register("squareplus-matching-b",
-          hint="Write squareplus and softplus and their second derivatives at x = 0, then solve for b.")
-def matching_b(answer: Any) -> tuple[bool, str]:
-    """The pair (b matching softplus's value at 0, b matching its curvature at 0)."""
-    if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2:
-        return False, "give a pair (b_value, b_curvature)."
-    value, curvature = (as_float(a, n) for a, n in zip(answer, ("b_value", "b_curvature")))
-    want_value, want_curvature = upper_bound_threshold(), float(DEFAULT_B)
-    ok = (_close(value, want_value, 1e-12), _close(curvature, want_curvature, 1e-12))
-    if all(ok):
-        return True, "both right: no single b matches softplus's value and curvature at 0 together."
-    if _close(value, want_curvature, 1e-12) and _close(curvature, want_value, 1e-12):
-        return False, "the two values are swapped: the first should match the value at 0, the second the curvature."
-    parts = [f"{label} is {'right' if good else 'wrong'}"
-             for label, good in zip(("the value-matching b", "the curvature-matching b"), ok)]
-    message = "; ".join(parts) + "."
-    if not ok[0] and _close(value, math.sqrt(want_value), 1e-9):
-        message += " Your first number looks like sqrt(b): squareplus(0) is sqrt(b)/2, so square it."
-    return False, message
+_FLOAT32_B = 4.0
 
 
-@register("squareplus-minimax-b",
-          hint="The error squareplus_b − softplus is even; at the optimum its value at 0 and at its positive peaks "
-               "have the same size and opposite signs.")
-def minimax(answer: Any) -> tuple[bool, str]:
-    """The student's minimax b* (within 1e-8 of the equioscillation solution)."""
+def _naive_float32_zero_from() -> float:
+    """The |x| beyond which the textbook squareplus in float32 (b = 4) returns exactly 0, from a dense scan."""
+    xs = -np.geomspace(1e3, 1e5, 1_000_001).astype(np.float32)
+    naive = (xs + np.sqrt(xs * xs + np.float32(_FLOAT32_B))) / np.float32(2)
+    return float(-xs[np.flatnonzero(naive != 0)[-1]])
+
+
+@register("squareplus-float32-zero",
+          hint="Evaluate (x + np.sqrt(x*x + 4)) / 2 in float32 for negative x on a log grid and plot it with the "
+               "stable form; where does the naive curve drop to 0 for good?")
+def float32_zero(answer: Any) -> tuple[bool, str]:
+    """The |x| beyond which naive float32 squareplus (b = 4) is exactly 0 for every x (within 1 %)."""
+    value = abs(as_float(answer, "answer"))
+    expected = _naive_float32_zero_from()
+    if _close(value, expected, 1e-2):
+        return True, "right: beyond it, x*x + 4 rounds to x*x and the two terms cancel exactly."
+    if _close(value, expected / 2, 2e-2):  # zeros start at about half the answer
+        return False, ("that is where the first zeros appear; between there and the answer the naive values "
+                       "alternate between 0 and tiny positive numbers. Look for the last non-zero value.")
+    if value > 1e6:
+        return False, "too large for float32: that is the scale at which float64 cancels; evaluate in float32."
+    if value < expected:
+        return False, "too small: just beyond that |x| the naive float32 formula still returns positive values."
+    return False, "too large: the naive float32 formula is already exactly 0 well before that |x|."
+
+
+def _least_squares_b() -> float:
+    """The b minimising the integral of (squareplus_b − softplus)² over [−8, 8] (scipy quad + bounded search)."""
+    from scipy import integrate, optimize
+
+    def loss(b: float) -> float:
+        return integrate.quad(lambda x: float(approximation_error(x, b)) ** 2, -8, 8, epsabs=1e-14, epsrel=1e-12,
+                              limit=200)[0]
+
+    return float(optimize.minimize_scalar(loss, bounds=(0.5, 3.0), method="bounded", options={"xatol": 1e-10}).x)
+
+
+@register("squareplus-least-squares-b",
+          hint="Minimise the integral of (squareplus_b(x) − softplus(x))² over [−8, 8] in b, e.g. scipy quad inside "
+               "minimize_scalar.")
+def least_squares_b(answer: Any) -> tuple[bool, str]:
+    """The b minimising the squared error to softplus integrated over [−8, 8] (relative tolerance 1e-5)."""
     value = as_float(answer, "b")
+    expected = _least_squares_b()
     b_star, _, _ = minimax_b()
-    if abs(value - b_star) <= 1e-8:
-        return True, "right: the error equioscillates at x = 0 and at its two symmetric peaks."
-    if _close(value, upper_bound_threshold(), 1e-6):
-        return False, "that is the smallest b for which squareplus stays above softplus, not the minimax b."
-    if _close(value, math.sqrt(b_star), 1e-6):
+    if _close(value, expected, 1e-5):
+        return True, "right: the least-squares b lies below the minimax b, trading the peaks for the dip at 0."
+    if _close(value, b_star, 1e-5):
+        return False, "that is the minimax b; a squared error integrated over x weighs the curve differently."
+    if _close(value, upper_bound_threshold(), 1e-5):
+        return False, "that is the upper-bound threshold, not a least-squares fit."
+    if _close(value, math.sqrt(expected), 1e-4):
         return False, "that looks like a with b = a²: report b itself."
-    short_grid, _ = minimax_b_article(-2.0, 3.0, 1e-3)
-    if abs(value - short_grid) < 1e-4:
-        return False, ("that is what a grid ending before x = 3.6 gives: the error's positive peak lies outside "
-                       "it, so the grid maximum underestimates the true error.")
-    error = max_abs_error(value) if value >= 0 else float("inf")
-    return False, f"with this b the largest error is {error:.6f}; the minimax b does better."
+    if value <= 0:
+        return False, "b must be positive."
+    return False, "not the least-squares b; check the interval [−8, 8] and that the error is squared."
 
 
 @register("squareplus-temperature",

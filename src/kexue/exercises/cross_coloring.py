@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from kexue.cross_coloring import (COMPETING_ANSWER, N_EDGES, _completions, _table, centre_overcount_total,
-                                  count_by_centre, count_relaxed, total_formula)
+                                  count_by_centre, total_formula)
 from kexue.exercises import as_expression, as_int, grade, register
 
 
@@ -26,17 +26,22 @@ def _compare(answer: int, expected: int) -> str:
     return "too small."
 
 
-@register("cross-square-fixed-colour",
-          hint="Place the two i-coloured sides (how many unordered choices?), then the two other colours.")
-def square_fixed_colour(answer: Any) -> tuple[bool, str]:
-    """Single squares that are i-dominated for one fixed colour i (k = 3)."""
+@register("cross-square-k4",
+          hint="Choose the dominant colour, the two sides it takes (unordered), then an ordered pair of two different "
+               "other colours for the remaining sides.")
+def square_k4(answer: Any) -> tuple[bool, str]:
+    """Single squares that are dominated when there are k = 4 colours."""
     answer = as_int(answer)
-    table = _table(3)
-    expected = int(np.count_nonzero(table == 0))
+    table = _table(4)
+    expected = int(np.count_nonzero(table >= 0))
     if answer == expected:
-        return True, "right: choose the positions of the two i-sides, then order the other two colours."
-    if answer == int(np.count_nonzero(table >= 0)):
-        return False, "that counts squares dominated by any colour; fix the colour i."
+        return True, "right: dominant colour x its two sides x an ordered pair of the other colours."
+    if answer == int(np.count_nonzero(_table(3) >= 0)):
+        return False, "that is the count for three colours (or for one fixed colour with four); count all four."
+    if answer == int(np.count_nonzero(table == 0)):
+        return False, "that counts squares dominated by one fixed colour; every colour can dominate."
+    if answer == 4**4:
+        return False, "that is every colouring of the square; most of them are not dominated."
     return False, _compare(answer, expected)
 
 
@@ -45,39 +50,50 @@ def _same_count(value: Any, expected: int) -> bool:
     return not isinstance(value, (bool, str)) and value == expected
 
 
+_ARM_KS = (3, 4, 5, 6)
+
+
 @register("cross-arm-count",
-          hint="If the shared edge already has colour d, the own edges hold one d and the two other colours; "
-               "otherwise they hold two d's and the remaining colour.")
+          hint="If the shared edge already has colour d, the own edges hold d and two other, distinct colours (how "
+               "many ordered choices?); otherwise they hold two d's and one colour that is neither d nor the shared one.")
 def arm_count(answer: Any) -> tuple[bool, str]:
-    """A student's arm_count(shared, d) for k = 3, compared with enumeration on all 9 pairs."""
+    """A student's arm_count(shared, d, k), compared with enumeration on every pair for k = 3..6."""
     if not callable(answer):
-        return False, "pass a function arm_count(shared, d) returning an integer."
-    pairs = list(product(range(3), repeat=2))
-    result = grade(answer, pairs, lambda s, d: len(_completions(s, d, 3)), compare=_same_count,
-                   names=("shared", "d"), what="(shared, d) pairs")
+        return False, "pass a function arm_count(shared, d, k) returning an integer."
+    cases = [(s, d, k) for k in _ARM_KS for s, d in product(range(k), repeat=2)]
+    result = grade(answer, cases, lambda s, d, k: len(_completions(s, d, k)), compare=_same_count,
+                   names=("shared", "d", "k"), what="(shared, d, k) cases")
     if result.passed:
-        return True, "right for all 9 (shared, d) pairs."
+        return True, f"right for all {len(cases)} (shared, d, k) cases, k = 3 to 6."
     failed = set(result.wrong) | {case for case, _ in result.raised}
-    same = sum((s, d) not in failed for s, d in pairs if s == d)
-    other = sum((s, d) not in failed for s, d in pairs if s != d)
-    return False, (f"right for {result.right} of 9 (shared, d) pairs: {same} of 3 with shared == d, {other} of 6 "
-                   f"with shared != d. " + result.message())
+    by_k = [k for k in _ARM_KS if not any(case[2] == k for case in failed)]
+    same = sum(case not in failed for case in cases if case[0] == case[1])
+    other = sum(case not in failed for case in cases if case[0] != case[1])
+    n_same = sum(case[0] == case[1] for case in cases)
+    text = (f"right for {result.right} of {len(cases)} cases: {same} of {n_same} with shared == d, {other} of "
+            f"{len(cases) - n_same} with shared != d")
+    text += f"; every case right only for k = {by_k}. " if by_k else ". "
+    return False, text + result.message()
 
 
-@register("cross-bruteforce",
-          hint="Every square must be dominated, and the three squares of each bar need pairwise different dominant "
-               "colours (the two arms of a bar too).")
-def bruteforce(answer: Any) -> tuple[bool, str]:
-    """The student's brute-force total for k = 3."""
+@register("cross-share-peak",
+          hint="Compute count_by_centre(k)[0] / k**16 for k from 3 to 10 and plot it; where does it turn?")
+def share_peak(answer: Any) -> tuple[bool, str]:
+    """The number of colours k at which the share of valid colourings among all k**16 is largest."""
     answer = as_int(answer)
-    expected = count_by_centre(3)[0]
-    if answer == expected:
-        return True, "right: this agrees with the article's enumeration."
-    if answer == 3**N_EDGES:
-        return False, "that is the number of all colourings: the validity test never rejects anything."
-    if answer == count_relaxed(3):
-        return False, "that is the count where arms only differ from the centre; the two arms of a bar must differ too."
-    return False, _compare(answer, expected)
+    import sympy as sp
+
+    formula = total_formula()  # equal to count_by_centre(k)[0] for every k (tested), and much faster
+    shares = {k: int(formula.subs(sp.Symbol("k"), k)) / k**N_EDGES for k in range(3, 11)}
+    best = max(shares, key=shares.get)
+    if answer == best:
+        return True, "right: the share rises, peaks there and falls again."
+    if answer == 3:
+        return False, "k = 3 is the article's case, where the share is smallest of the first few; plot further."
+    if not 3 <= answer <= 10:
+        return False, "choose k between 3 and 10 (fewer than 3 colours cannot dominate a square)."
+    side = "rising" if answer < best else "falling"  # the share is unimodal in k
+    return False, f"at k = {answer} the share is still {side}; look for the turn."
 
 
 @register("cross-54432", hint="Try counting the centre's two equal-coloured sides as an ordered pair of positions.")

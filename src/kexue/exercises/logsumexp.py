@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from kexue.exercises import as_float, grade, register
-from kexue.logsumexp import (EX_LIMIT_P, EX_LIMIT_X, _as_probability, _as_vector, _check_order, logsumexp,
-                             renyi_entropy, weighted_bound)
+from kexue.logsumexp import _as_probability, _as_vector, _check_order, logsumexp, softmax, weighted_bound
 
 
 def _to_float(value: Any) -> float:
@@ -17,122 +16,129 @@ def _to_float(value: Any) -> float:
     return float(np.asarray(value, dtype=np.float64).reshape(()))
 
 
-def _n2_gap_cases() -> list[tuple[float, float]]:
-    """Pairs for the n = 2 gap exercise: random moderate pairs, ties, a < b, and large entries."""
-    rng = np.random.default_rng(9070)
-    pairs = [(float(a), float(b)) for a, b in rng.normal(0, 5, size=(100, 2))]
-    pairs += [(1.0, 1.0), (-3.5, -3.5), (0.0, 30.0), (30.0, 0.0), (-2.0, 5.0)]
-    pairs += [(800.0, 790.0), (1000.0, 1000.0), (-750.0, -760.0)]
-    return pairs
+@register("lse-ce-lipschitz",
+          hint="The loss is lse(x) minus one logit. How far can each of the two terms move when every logit moves by "
+               "at most δ, and can both moves point the same way?")
+def ce_lipschitz(answer: Any) -> tuple[bool, str]:
+    """The best constant c with |L(x) - L(x')| <= c max|x_i - x'_i| for the cross-entropy L(x) = lse(x) - x_y."""
+    value = as_float(answer, "c")
+    if value == 2.0:
+        return True, ("right: lse moves by at most δ and the label's logit by δ, in opposite directions when the "
+                      "softmax mass sits on another class.")
+    if value == 1.0:
+        return False, "that is the constant for lse alone; the loss also subtracts the label's logit, which moves too."
+    if value < 2.0:
+        return False, ("too small: lower the label's logit by δ and raise a dominant other logit by δ; how much "
+                       "does the loss change?")
+    return False, "a valid constant, but not the best one: bound each of the two terms separately."
 
 
-def _n2_gap_reference(a: float, b: float) -> float:
-    """The n = 2 gap, evaluated directly from its closed form."""
-    return math.log1p(math.exp(-abs(a - b)))
-
-
-@register("lse-n2-gap", hint="Factor e^max(a, b) out of e^a + e^b; what is left inside the logarithm?")
-def n2_gap(answer: Any) -> tuple[bool, str]:
-    """A student's gap(a, b) = lse(a, b) - max(a, b), checked on 108 pairs (absolute error <= 1e-12 * scale)."""
-    if not callable(answer):
-        return False, "pass a function gap(a, b) that returns a number."
-    pairs = _n2_gap_cases()
-    result = grade(answer, pairs, _n2_gap_reference, rtol=0.0, atol=lambda a, b: 1e-12 * max(1.0, abs(a), abs(b)),
-                   convert=_to_float, names=("a", "b"), what="pairs")
-    if result.passed:
-        return True, f"right on all {len(pairs)} pairs, including ties and entries near 1000."
-    message = result.message()
-    wrong = result.wrong
-    if wrong and all(max(abs(a), abs(b)) > 700 for a, b in wrong):
-        message += " Only pairs with entries above 700 fail: does the function evaluate exp(a) itself? It overflows."
-    elif wrong and all(a < b for a, b in wrong):
-        message += " It fails exactly when a < b: the formula must be symmetric in a and b."
-    return False, message
-
-
-def _holder_cases() -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """Random (x, p, t) with t > 1, including t = 2, large t and p with zeros."""
-    rng = np.random.default_rng(90701)
+def _smooth_min_cases() -> list[tuple[np.ndarray, float]]:
+    """Random vectors and temperatures for the smooth-minimum sandwich."""
+    rng = np.random.default_rng(90702)
     cases = []
-    for k, t in enumerate([2.0, 1.5, 3.0, 1.05, 7.5, 2.0, 4.0, 1.2, 10.0, 2.5, 1.8, 6.0]):
+    for tau in (1.0, 0.1, 3.0, 0.5, 10.0, 0.02):
         n = int(rng.integers(2, 9))
-        x = rng.normal(0, 3, size=n)
-        p = rng.dirichlet(np.full(n, 0.5 if k % 3 else 2.0))
-        if k % 4 == 3:
-            p[0] = 0.0
-            p /= p.sum()
-        cases.append((x, p, t))
+        cases.append((rng.normal(0, 4, size=n), tau))
+    cases.append((np.array([5.0, 5.0, 5.0]), 2.0))
     return cases
 
 
-@register("lse-holder-bound",
-          hint="Hölder with exponents t and t/(t-1) on the sum of p_i * exp(x_i (t-1)/t), then Jensen on the same "
-               "sum; take logarithms and multiply by t/(t-1).")
-def holder_bound(answer: Any) -> tuple[bool, str]:
-    """A student's holder_bound(x, p, t), compared with p . x + H_t(p) on 12 random cases with t > 1."""
+def _smooth_min_reference(x: np.ndarray, tau: float) -> tuple[float, float]:
+    """(x_min - tau log n, x_min): the sandwich of the smooth minimum -tau lse(-x / tau)."""
+    return float(np.min(x) - tau * math.log(x.size)), float(np.min(x))
+
+
+def _as_pair(value: Any) -> tuple[float, float]:
+    """A student's (lower, upper) pair as two floats."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise TypeError("return a pair (lower, upper)")
+    return as_float(value[0], "lower"), as_float(value[1], "upper")
+
+
+@register("lse-smooth-min",
+          hint="Write the smooth minimum as minus a smooth maximum of -x, and apply the temperature sandwich to -x.")
+def smooth_min(answer: Any) -> tuple[bool, str]:
+    """A student's smooth_min_bounds(x, tau) -> (lower, upper) for -tau lse(-x/tau), compared on 7 cases."""
     if not callable(answer):
-        return False, "pass a function holder_bound(x, p, t) that returns a number."
-    cases = _holder_cases()
-    result = grade(answer, cases, weighted_bound, rtol=0.0,
-                   atol=lambda x, p, t: 1e-9 * max(1.0, abs(weighted_bound(x, p, t))),
-                   convert=_to_float, names=("x", "p", "t"))
+        return False, "pass a function smooth_min_bounds(x, tau) that returns a pair (lower, upper)."
+    cases = _smooth_min_cases()
+    result = grade(answer, cases, _smooth_min_reference, rtol=1e-12, atol=1e-12, convert=_as_pair,
+                   names=("x", "tau"))
     if result.passed:
-        return True, f"right on all {len(cases)} cases (t from 1.05 to 10, some p with zeros), and below lse."
+        return True, f"right on all {len(cases)} cases: the smooth minimum lies below x_min by at most τ log n."
     message = result.message()
-    if result.right == 2 and not any(case[2] == 2.0 for case in result.wrong + [c for c, _ in result.raised]):
-        message += " It is right for t = 2 only: the exponent of p and the factor in front of the log depend on t."
-    above = sum(v is not None and math.isfinite(v) and v > float(logsumexp(x)) + 1e-9
-                for v, (x, _, _) in zip(result.values, cases))
-    if above:
-        message += (f" In {above} case(s) your value exceeds lse(x), so it cannot be a lower bound: check the sign "
-                    "and the factor in front of the logarithm.")
+    values = [v for v in result.values if v is not None]
+    smooth = [-logsumexp(-x, tau=tau) for x, tau in cases]
+    if len(values) == len(cases) and any(lo > s + 1e-12 or hi < s - 1e-12 for (lo, hi), s in zip(values, smooth)):
+        message += " For some case the smooth minimum lies outside your interval, so it is not a sandwich."
     return False, message
 
 
-@register("lse-entropy-limit",
-          hint="Write the log term as log(sum p^t) / (1 - t); both numerator and denominator vanish at t = 1, so "
-               "differentiate both with respect to t.")
-def entropy_limit(answer: Any) -> tuple[bool, str]:
-    """The limit t -> 1 of the Hölder bound for x = EX_LIMIT_X, p = EX_LIMIT_P (relative tolerance 1e-10)."""
-    value = as_float(answer, "answer")
-    x, p = np.array(EX_LIMIT_X), np.array(EX_LIMIT_P)
-    expected = weighted_bound(x, p, 1.0)
-    lse_x = float(logsumexp(x))
-    if math.isclose(value, expected, rel_tol=1e-10, abs_tol=1e-12):
-        return True, "right: the limit is p . x plus the Shannon entropy of p, still below lse(x)."
-    if math.isclose(value, weighted_bound(x, p, 2.0), rel_tol=1e-10):
-        return False, "that is the t = 2 (Cauchy) member of the family, not its limit as t -> 1."
-    if math.isclose(value, lse_x, rel_tol=1e-10):
-        return False, "that is lse(x) itself; the limit reaches lse(x) only when p = softmax(x), not the case here."
-    if math.isclose(value, float(p @ x) - renyi_entropy(p, 1.0), rel_tol=1e-10):
-        return False, "the entropy term has the wrong sign: -sum p log p is positive."
-    if value > lse_x:
-        return False, "too large: it exceeds lse(x), and every member of the family is a lower bound."
-    if value < weighted_bound(x, p, 1.0 + 1e-6) - 1e-9:
-        return False, "too small: the bounds increase as t decreases to 1, and your value is below members near t = 1."
-    return False, "not the limit (it lies between the family and lse(x)); check the logarithms' base and the entropy."
+def cauchy_best_p(x: Sequence[float] = (1.0, 2.0, 3.0)) -> np.ndarray:
+    """The probability vector that maximises the Cauchy bound p . x - log sum p_i**2 (KKT: p_i ∝ (x_i - λ)_+)."""
+    x = np.asarray(x, dtype=float)
+
+    def weights(lam: float) -> np.ndarray:
+        w = np.maximum(x - lam, 0.0)
+        return w / w.sum()
+
+    # At the optimum x_i - 2 p_i / S = λ on the support (S = sum p²): p ∝ (x_i - λ)_+ with λ = x_i - 2 p_i / S.
+    lo, hi = float(x.min()) - 100.0, float(x.max()) - 1e-12
+    for _ in range(200):
+        lam = (lo + hi) / 2
+        p = weights(lam)
+        s = float(p @ p)
+        support = p > 0
+        implied = float(np.mean(x[support] - 2 * p[support] / s))
+        lo, hi = (lam, hi) if implied > lam else (lo, lam)
+    return weights((lo + hi) / 2)
 
 
-@register("lse-lipschitz-ratio",
-          hint="The slope of lse along the segment is a softmax-weighted average of x_i - y_i; make one coordinate "
-               "dominate the softmax along the whole segment and put the largest change there.")
-def lipschitz_ratio(answer: Any) -> tuple[bool, str]:
-    """A pair (x, y) with x - y far from constant whose ratio |lse(x) - lse(y)| / max|x_i - y_i| exceeds 0.99."""
-    if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2:
-        return False, "pass a pair (x, y) of vectors of the same length."
-    x = _as_vector(answer[0], "x", min_size=2)
-    y = _as_vector(answer[1], "y", n=x.size)
-    d = x - y
-    size = float(np.max(np.abs(d)))
-    if size == 0:
-        return False, "x and y are equal, so the ratio is undefined; move y away from x."
-    if float(np.ptp(d)) < 0.5 * size:
-        return False, ("x - y is (nearly) a constant vector: that is the equality case. Find a pair whose "
-                       "differences spread over at least half of their largest size.")
-    ratio = abs(float(logsumexp(x)) - float(logsumexp(y))) / size
-    if ratio > 0.99:
-        return True, f"right: the ratio is {ratio:.5f} although x - y is far from constant."
-    return False, f"the ratio is {ratio:.4f}, below 0.99: the softmax weights spread the change over several entries."
+@register("lse-cauchy-best-p",
+          hint="Maximise p . x - log sum p² over the simplex: with a Lagrange multiplier, the optimal p_i is a linear "
+               "function of x_i where it is positive.")
+def cauchy_best(answer: Any) -> tuple[bool, str]:
+    """The p maximising the Cauchy (t = 2) bound for x = (1, 2, 3): its bound must be within 1e-9 of the best."""
+    x = np.array([1.0, 2.0, 3.0])
+    p = _as_probability(answer, "p", n=3)
+    best = weighted_bound(x, cauchy_best_p(x), 2.0)
+    value = weighted_bound(x, p, 2.0)
+    if value >= best - 1e-9:
+        return True, "right: no other p gives a larger Cauchy bound, and it still lies below lse(x)."
+    if np.allclose(p, softmax(x), atol=1e-6):
+        return False, ("that is softmax(x), the best p for the entropy bound; the Cauchy bound is maximised "
+                       "elsewhere.")
+    if np.allclose(p, 1 / 3, atol=1e-9):
+        return False, "uniform weights give the mean bound; other weights give a larger Cauchy bound."
+    if np.allclose(p, np.eye(3)[2], atol=1e-9):
+        return False, "all weight on the largest entry gives x_max, and the log term is then 0; spread the weight."
+    return False, "a valid p, but not the best one: its Cauchy bound can still be raised."
+
+
+@register("lse-ce-margin",
+          hint="With the label's logit m above every other one, lse(x) - x_y = log(1 + sum over j != y of "
+               "exp(x_j - x_y)); how large can each term of the sum be?")
+def ce_margin(answer: Any) -> tuple[bool, str]:
+    """The tight upper bound ce_bound(m, n) on the cross-entropy loss when the label's logit leads by at least m."""
+    if not callable(answer):
+        return False, "pass a function ce_bound(m, n) that returns the largest possible loss."
+    cases = [(m, n) for m in (0.0, 0.5, 2.0, 7.0, 30.0) for n in (2, 10, 1000)]
+    reference = lambda m, n: math.log1p((n - 1) * math.exp(-m))  # noqa: E731
+    result = grade(answer, cases, reference, rtol=1e-10, atol=1e-15, convert=_to_float, names=("m", "n"),
+                   what="(margin, classes) cases")
+    if result.passed:
+        return True, f"right on all {len(cases)} cases: the bound is attained when every other logit is exactly m below."
+    message = result.message()
+    values = result.values
+    if all(v is not None for v in values):
+        if all(math.isclose(v, (n - 1) * math.exp(-m), rel_tol=1e-9) for v, (m, n) in zip(values, cases)):
+            message += " That is a valid bound (log(1 + u) <= u) but never attained; keep the logarithm."
+        elif all(math.isclose(v, math.log(n), rel_tol=1e-9) for v, (m, n) in zip(values, cases)):
+            message += " That ignores the margin: a leading label logit lowers the loss."
+        elif any(v < reference(m, n) - 1e-9 for v, (m, n) in zip(values, cases)):
+            message += " In some case your value is below a loss that logits with that margin actually reach."
+    return False, message
 
 
 @register("lse-holder-fails",

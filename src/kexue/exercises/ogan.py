@@ -206,6 +206,34 @@ def _reference_digit_classifier() -> Any:
     return digit_classifier(train.images.reshape(len(train), -1) / 8 - 1, train.labels)
 
 
+@lru_cache(maxsize=1)
+def _reference_train_images() -> np.ndarray:
+    """The chapter's training digits as (n, 64) pixels in [-1, 1]."""
+    from kexue.data import digits_split
+
+    train, _ = digits_split()
+    return train.images.reshape(len(train), -1) / 8 - 1
+
+
+def _trained_generator(images: np.ndarray, name: str) -> str:
+    """An empty string if 450 samples look like the work of a trained digit generator, else what is wrong."""
+    from kexue.ogan import nearest_mse
+
+    if not np.isfinite(images).all():
+        return f"the {name} generator produces non-finite pixels."
+    if float(images.std(axis=0).mean()) < 0.05:
+        return f"the {name} generator gives (almost) the same image for every z: it is not a trained generator."
+    if float(nearest_mse(images, _reference_train_images()).mean()) > NEAREST_DIGIT_MSE:
+        return (f"the {name} generator's samples are far from every training digit: train it "
+                "(as in the chapter) before comparing diversity.")
+    return ""
+
+
+# Mean per-pixel squared distance from a sample to its nearest training digit: trained generators in the chapter
+# stay well below it, untrained or constant ones lie above it.
+NEAREST_DIGIT_MSE = 0.25
+
+
 @register("ogan-mse-collapse",
           hint="Train twice with lam2 = 8, once with recon='mse' and once with recon='corr', and pass the two "
                "generators as {'mse': G_mse, 'corr': G_corr}.")
@@ -227,6 +255,9 @@ def mse_collapse(answer: Any) -> tuple[bool, str]:
             return False, f"sampling the {name} generator failed: {error}"
         if images.reshape(450, -1).shape[1] != 64:
             return False, f"the {name} generator must produce 64-pixel (8×8) digits."
+        verdict = _trained_generator(images.reshape(450, 64), name)
+        if verdict:
+            return False, verdict
         entropy[name] = class_entropy(clf, images)
     text = (f"class-histogram entropy of 450 samples: MSE model {entropy['mse']:.2f}, correlation model "
             f"{entropy['corr']:.2f} nats (uniform over 10 digits: {math.log(10):.2f}).")
@@ -235,3 +266,66 @@ def mse_collapse(answer: Any) -> tuple[bool, str]:
     if entropy["mse"] >= 2.0:
         return False, text + " The MSE model still produces diverse digits: make its weight stronger."
     return False, text + " The correlation model lost diversity too: check its training."
+
+
+@register("ogan-null-correlation",
+          hint="For independent Gaussian vectors the direction N(zh) is uniform on a sphere in the hyperplane "
+               "orthogonal to 1; rho is one coordinate of a uniform point on that sphere. How many dimensions?")
+def null_correlation(answer: Any) -> tuple[bool, str]:
+    """A function n -> standard deviation of rho(z, zh) for independent z, zh ~ N(0, I_n), exact for n = 3 .. 64."""
+    if not callable(answer):
+        return False, "pass a function f(n) returning the standard deviation of rho for independent vectors."
+    sizes = range(3, 65)
+    result = grade(answer, [(n,) for n in sizes], lambda n: 1 / math.sqrt(n - 1), rtol=1e-9, convert=float,
+                   names=("n",), what="values of n")
+    if result.passed:
+        return True, "exact for every n from 3 to 64."
+    message = (f"exact for {result.right} of {len(sizes)} values of n (a Monte Carlo estimate is not exact: "
+               "derive the formula).")
+    values = [v for v in result.values if v is not None]
+    if len(values) == len(sizes) and all(math.isfinite(v) and v > 0 for v in values):
+        large = math.isclose(values[-1] * math.sqrt(63), 1, rel_tol=0.02)
+        if large:
+            message += " It is close for large n but not for small n: count the dimensions again."
+    return False, message
+
+
+@lru_cache(maxsize=64)
+def _reference_counts(img_dim: int, z_dim: int, kernel_size: int) -> tuple[int, int]:
+    """Trainable parameters of the official (E, G) at these settings, counted on the meta device."""
+    from kexue.ogan import count_parameters, official_architecture
+
+    E, G = official_architecture(img_dim, z_dim, kernel_size=kernel_size)
+    return count_parameters(E), count_parameters(G)
+
+
+@register("ogan-param-count",
+          hint="Each conv has k*k*c_in*c_out weights and c_out biases (transposed convs too); each BatchNorm has a "
+               "scale and a shift per channel; the first conv has no BatchNorm, every generator layer but the last "
+               "has one.")
+def param_count(answer: Any) -> tuple[bool, str]:
+    """A function (img_dim, z_dim, kernel_size) -> (E, G) trainable parameter counts of the official architecture."""
+    if not callable(answer):
+        return False, "pass a function f(img_dim, z_dim, kernel_size) returning the pair (params of E, params of G)."
+    cases = [(d, z, k) for d in (32, 64, 128, 256) for z in (16, 128, 256) for k in (3, 4, 5)]
+    result = grade(answer, cases, _reference_counts, compare=lambda v, e: tuple(v) == tuple(e), convert=_int_pair,
+                   names=("img_dim", "z_dim", "kernel_size"), what="settings")
+    if result.passed:
+        return True, f"both counts are exact for all {len(cases)} settings."
+    values = [(None, None) if v is None else v for v in result.values]
+    expected = [_reference_counts(*c) for c in cases]
+    ok_e = sum(v[0] == e[0] for v, e in zip(values, expected))
+    ok_g = sum(v[1] == e[1] for v, e in zip(values, expected))
+    message = (f"the encoder count is exact for {ok_e} of {len(cases)} settings and the generator count for "
+               f"{ok_g} of {len(cases)}.")
+    if result.raised:
+        message += f" Your function failed for {len(result.raised)} setting(s): {result.raised[0][1]}."
+    return False, message
+
+
+def _int_pair(value: Any) -> tuple[int, int]:
+    """A returned pair of counts as two ints (a TypeError or ValueError otherwise)."""
+    first, second = value
+    if float(first) != int(first) or float(second) != int(second):
+        raise ValueError("counts must be whole numbers")
+    return int(first), int(second)

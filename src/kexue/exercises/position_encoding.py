@@ -1,14 +1,16 @@
 """Checkers for the exercises of chapter 04 (position encodings in Transformers)."""
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from kexue.exercises import call, grade, register
-from kexue.position_encoding import (_softmax, rotation_blocks, sinusoidal, sinusoidal_at, t5_bucket,
+from kexue.exercises import as_int, call, grade, register
+from kexue.position_encoding import (_softmax, half_layout, omega_generator, rope, rope_rotate_half,
+                                     rotation_blocks, sinusoidal, sinusoidal_at, sinusoidal_dot, t5_bucket,
                                      toeplitz_spread)
 
 
@@ -19,41 +21,6 @@ def _as_float_matrix(value: Any, shape: tuple[int, int]) -> np.ndarray | None:
     except (TypeError, ValueError):
         return None
     return array if array.shape == shape and np.all(np.isfinite(array)) else None
-
-
-def _matrix_8x8(value: Any) -> np.ndarray:
-    """A student's R(m) as a finite 8×8 float array, or a ValueError."""
-    matrix = _as_float_matrix(value, (8, 8))
-    if matrix is None:
-        raise ValueError("not a finite 8×8 array")
-    return matrix
-
-
-@register("posenc-rotation",
-          hint="Write sin((k+m)θ) and cos((k+m)θ) with the addition formulas and read off the 2×2 block that maps "
-               "(sin kθ, cos kθ) to them; one block per frequency θ_i, zeros elsewhere.")
-def rotation(answer: Any) -> tuple[bool, str]:
-    """A student's R(m) for d = 8, base 10000, compared with rotation_blocks and with the shift property."""
-    if not callable(answer):
-        return False, "pass a function R(m) that returns an 8×8 array."
-    d, ms = 8, (0, 1, 3, 17, -5, 2.5, 100)
-    result = grade(answer, [(m,) for m in ms], lambda m: rotation_blocks(m, d),
-                   compare=lambda R, ref: np.allclose(R, ref, atol=1e-9), convert=_matrix_8x8, names=("m",),
-                   what="values of m")
-    if result.passed:
-        return True, f"right for all {len(ms)} values of m: R(m) @ p_k = p_(k+m), and R(m) is orthogonal."
-    P = sinusoidal_at(np.arange(-10, 12), d)
-    shifted = transposed = 0
-    for m, R in zip(ms, result.values):
-        if R is not None:
-            shifted += bool(np.allclose(P @ R.T, sinusoidal_at(np.arange(-10, 12) + m, d), atol=1e-9))
-            transposed += bool(m != 0 and np.allclose(R, rotation_blocks(m, d).T, atol=1e-9))
-    message = result.message()
-    if transposed:
-        message += " Your matrix turns the pairs the other way: it maps p_k to p_(k-m) (try its transpose)."
-    elif shifted == len(ms):
-        message += " It shifts the table correctly but is not the block matrix (check the entries off the blocks)."
-    return False, message
 
 
 def _bucket_number(value: Any) -> int:
@@ -100,28 +67,34 @@ def t5_buckets(answer: Any) -> tuple[bool, str]:
 
 
 @register("posenc-ode-generator",
-          hint="Differentiate (sin kθ, cos kθ) with respect to k and write the result as a 2×2 matrix times "
-               "(sin kθ, cos kθ); stack one such block per frequency.")
+          hint="Differentiate each coordinate of the concatenated table with respect to k: the derivative of "
+               "sin(kθ_i) is θ_i cos(kθ_i), which lives d/2 places further on; write that as a matrix.")
 def ode_generator(answer: Any) -> tuple[bool, str]:
-    """A student's 8×8 Omega: expm(k Omega) p_0 must reproduce the sinusoid for d = 8, base 10000."""
+    """A student's 8×8 Omega for the concatenated layout (all sines, then all cosines), d = 8, base 10000."""
     from scipy.linalg import expm
 
-    d = 8
+    d, layout = 8, half_layout(8)
     omega = _as_float_matrix(answer, (d, d))
     if omega is None:
         return False, "pass a finite 8×8 array Ω."
-    p0 = np.tile([0.0, 1.0], d // 2)
+    p0 = sinusoidal_at(0, d)[layout]
     ks = (1, 5, 37)
-    hits = sum(bool(np.allclose(expm(k * omega) @ p0, sinusoidal_at(k, d), atol=1e-9)) for k in ks)
-    if hits == len(ks):
-        skew = "it is skew-symmetric, so every e^(kΩ) is a rotation." if np.allclose(omega, -omega.T) else ""
-        return True, f"right: e^(kΩ) p_0 = p_k for k = {list(ks)}; {skew}".rstrip("; ")
-    if all(np.allclose(expm(k * -omega) @ p0, sinusoidal_at(k, d), atol=1e-9) for k in ks):
-        return False, "your Ω runs the sinusoid backwards (e^(kΩ) p_0 = p_(-k)): check the signs."
+
+    def reproduces(generator: np.ndarray, sign: int = 1) -> bool:
+        return all(np.allclose(expm(k * generator) @ p0, sinusoidal_at(sign * k, d)[layout], atol=1e-9)
+                   for k in ks)
+
+    if reproduces(omega):
+        return True, f"right: e^(kΩ) q_0 = q_k in the concatenated layout for k = {list(ks)}."
+    if np.allclose(omega, omega_generator(d), atol=1e-9):
+        return False, "this is the generator of the interleaved table; here the sines come first, then the cosines."
+    if reproduces(omega, -1):
+        return False, "your Ω runs the sinusoid backwards (e^(kΩ) q_0 = q_(-k)): check the signs."
     if not np.allclose(omega, -omega.T):
-        return False, (f"e^(kΩ) p_0 matches p_k for {hits} of {len(ks)} test positions; note that a flow that "
-                       "keeps |p_k| constant needs a skew-symmetric Ω.")
-    return False, f"e^(kΩ) p_0 matches p_k for {hits} of {len(ks)} test positions; check the frequencies θ_i."
+        return False, "e^(kΩ) q_0 does not follow the table; note that a flow that keeps |q_k| constant needs a " \
+                      "skew-symmetric Ω."
+    return False, "Ω is skew-symmetric but e^(kΩ) q_0 does not follow the table: check which coordinates it couples " \
+                  "and the frequencies θ_i."
 
 
 @register("posenc-commuting-w",
@@ -187,6 +160,26 @@ def _rope_checks(fn: Callable[[Any, Any], Any], rng: np.random.Generator) -> dic
     return out
 
 
+def _rope_convention(fn: Callable[[Any, Any], Any]) -> list[str]:
+    """What a relative, length-keeping rope(x, pos) does differently from the chapter's (layout, direction, base)."""
+    d = 64
+    x = np.random.default_rng(8130).standard_normal((5, d))
+    pos = np.array([1, 2, 7, 40, 300])
+    value, err = call(fn, x, pos)
+    if err or _as_float_matrix(value, x.shape) is None:
+        return ["rope(x, pos) must return an array of x's shape"]
+    y = np.asarray(value, dtype=np.float64)
+    if np.allclose(y, rope(x, pos), atol=1e-9):
+        return []
+    if np.allclose(y, rope(x, -pos), atol=1e-9):
+        return ["it turns the pairs clockwise; the chapter multiplies by e^(+i·pos·θ), counter-clockwise"]
+    if np.allclose(y, rope_rotate_half(x, pos), atol=1e-9):
+        return ["it pairs coordinate i with i + d/2 (the rotate-half layout); this exercise pairs (2i, 2i + 1)"]
+    if np.allclose(y[:, :2], rope(x, pos)[:, :2], atol=1e-9):  # θ_0 = 1 for every base
+        return ["the first pair is right but the later frequencies are not θ_i = 10000^(−2i/d): check the base"]
+    return ["it is relative and keeps lengths, but it is not the rotation of the pairs (2i, 2i + 1) by pos·θ_i"]
+
+
 @register("posenc-rope-values",
           hint="Rotate each pair (x[2i], x[2i+1]) by pos·θ_i with θ_i = 10000^(−2i/d); broadcast pos over the "
                "rows of x. Rotations keep lengths and compose by adding angles.")
@@ -207,6 +200,8 @@ def rope_values(answer: Any) -> tuple[bool, str]:
         problems.append("rope(x, 1) returns x unchanged, so positions are ignored")
     if not problems and result["qk_shift"] > 1e-10:
         problems.append(f"attention with RoPE on q and k changes under a global shift ({result['qk_shift']:.2g})")
+    if not problems:
+        problems += _rope_convention(answer)
     if not problems and result["v_shift"] <= 1e-3:
         problems.append("rotating v as well should make outputs depend on absolute position, but they do not")
     if problems:
@@ -214,3 +209,49 @@ def rope_values(answer: Any) -> tuple[bool, str]:
     return True, (f"right: relative identity to {result['identity']:.1e}, norms kept; attention with RoPE on q, k "
                   f"ignores a global shift ({result['qk_shift']:.1e}) while rotating v too makes outputs move by "
                   f"up to {result['v_shift']:.2f}.")
+
+
+_FLOAT32_CASE = {"bidirectional": False, "num_buckets": 128, "max_distance": 169}
+
+
+def _bucket_float32(n: int) -> int:
+    """T5's unidirectional bucket of i - j = n >= 0 with the logarithm taken in float32, as its reference code does."""
+    exact, scale = _FLOAT32_CASE["num_buckets"] // 2, _FLOAT32_CASE["num_buckets"] // 2
+    if n < exact:
+        return n
+    ratio = np.log(np.float32(n) / np.float32(exact)) / np.float32(math.log(_FLOAT32_CASE["max_distance"] / exact))
+    return min(exact + int(np.floor(ratio * np.float32(scale))), _FLOAT32_CASE["num_buckets"] - 1)
+
+
+@register("posenc-t5-float32",
+          hint="Scan i − j from 0 to max_distance, computing the bucket once in float64 (pe.t5_bucket) and once "
+               "with every step of the logarithm in np.float32; then decide with exact integer arithmetic.")
+def t5_float32(answer: Any) -> tuple[bool, str]:
+    """The offset i - j at which float32 and float64 T5 buckets disagree for 128 buckets, max distance 169."""
+    n = as_int(answer, "the offset i − j")
+    if n < 0:
+        return False, "give i − j ≥ 0: in a decoder every key is at or before its query."
+    if n >= _FLOAT32_CASE["max_distance"]:
+        return False, "beyond max_distance every offset lands in the last bucket in both precisions."
+    ours = int(t5_bucket(-n, **_FLOAT32_CASE))
+    if ours == _bucket_float32(n):
+        return False, "at that offset float32 and float64 give the same bucket."
+    return True, "right: the two precisions land in neighbouring buckets there, exactly on a log boundary."
+
+
+@register("posenc-decay-base",
+          hint="Compute Σ_i cos(m θ_i) for every integer m with pe.sinusoidal_dot(m, d=128, base=100.0), plot it "
+               "beside base 10000, and look for the first sign change.")
+def decay_base(answer: Any) -> tuple[bool, str]:
+    """The smallest m >= 1 at which the d = 128 sinusoid dot product with base 100 becomes negative."""
+    m = as_int(answer, "m")
+    if m < 1:
+        return False, "give a distance m ≥ 1; at m = 0 the dot product is d/2."
+    if sinusoidal_dot(m, 128, 100.0) >= 0:
+        if sinusoidal_dot(m, 128, 10000.0) < 0:
+            return False, "the sum is negative there for base 10000, but this exercise asks about base 100."
+        return False, "at that m the sum for base 100 is still non-negative."
+    earlier = int(np.sum(sinusoidal_dot(np.arange(1, m), 128, 100.0) < 0))
+    if earlier:
+        return False, "the sum is negative there, but it already dipped below 0 at a smaller m."
+    return True, "right: the first distance at which the base-100 sum turns negative."
