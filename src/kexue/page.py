@@ -13,8 +13,11 @@ from kexue import ledger
 _GLUED: dict[str, str] = {}
 
 
-def glue(name: str, value: Any, fmt: str = "") -> str:
-    """Glue ``value`` formatted with ``fmt`` under ``name`` for the page's prose, remember it, and return the text."""
+def glue(name: str, value: Any, fmt: str = "") -> None:
+    """Glue ``value`` formatted with ``fmt`` under ``name`` for the page's prose and remember the text.
+
+    It returns nothing, so a glue on a cell's last line adds no output (two outputs under a named figure would be
+    two figures with one name)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     if not isinstance(fmt, str):
@@ -24,7 +27,6 @@ def glue(name: str, value: Any, fmt: str = "") -> str:
 
     myst_glue(name, text, display=False)
     _GLUED[name] = text
-    return text
 
 
 def glued() -> dict[str, str]:
