@@ -18,7 +18,8 @@ SCHEDULES = ("const", "inv_time", "inv_square")
 """Learning-rate schedules of AmosLike: constant, 1/(2 a t + 1) and 1/(a t + 1)²."""
 
 __all__ = ["SCHEDULES", "AmosLike", "amos_reference_step", "amos_schedule", "decay_inverse_square",
-           "decay_inverse_time", "discrete_S", "eps0_norm", "half_life_coefficient", "slot_memory", "toy_geometry", "ScaledMLP", "train_digits", "OPTIMIZERS",
+           "decay_inverse_time", "discrete_S", "eps0_norm", "half_life_coefficient", "slot_memory", "toy_geometry",
+           "ScaledMLP", "train_digits", "OPTIMIZERS",
            "explorer_figure", "readme_cnn", "readme_shape_fn"]
 
 
@@ -83,7 +84,7 @@ def eps0_norm(shape: Iterable[int] | int, sigma: float, kind: str = "kernel") ->
     k = math.prod(_shape(shape))
     sigma = real(sigma, "sigma", positive=True)
     kind = choice(kind, "kind", ("kernel", "bias"))
-    return math.sqrt((2 * k if kind == "kernel" else k)) * sigma
+    return math.sqrt(2 * k if kind == "kernel" else k) * sigma
 
 
 def toy_geometry(k: int, sigma: float, alpha0: float, p: float, T: int, mode: str = "constant",
@@ -384,7 +385,7 @@ def readme_shape_fn(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def explorer_figure(alpha0: float = 0.01, p: float = 0.1, schedule: str = "inverse time", steps: int = 3000,
-                    k: int = 1024) -> "matplotlib.figure.Figure":  # noqa: F821
+                    k: int = 1024) -> matplotlib.figure.Figure:  # noqa: F821
     """The explorer's figure: the schedule factors (and a cosine) and the toy model's ratio against its prediction."""
     import matplotlib.pyplot as plt
 
