@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from kexue import validate
 from kexue.exercises import as_float, call, close, grade, register
 
 _TIMES = [0.0, 1.0, 10.0, 100.0, 500.0, 1000.0, 5000.0, 1e4, 1e5, 1e6]
@@ -112,6 +113,9 @@ def adamw(answer: Any) -> tuple[bool, str]:
 
 def second_order_recursion(alpha0: float, p: float, T: int) -> float:
     """y_T of y_{t+1}² = y_t² − 2 a_t p y_t + a_t², a_t = α₀/(α₀pt+1)², y_0 = 1 (no weight decay)."""
+    alpha0 = validate.real(alpha0, "alpha0", positive=True, maximum=1e6)
+    p = validate.real(p, "p", positive=True, maximum=1e6)
+    T = validate.integer(T, "T", minimum=0, maximum=10**7)  # a loop of T steps: bounded so it cannot hang
     y = 1.0
     for t in range(T):
         a = alpha0 / (alpha0 * p * t + 1.0) ** 2
@@ -145,7 +149,10 @@ def lag(answer: Any) -> tuple[bool, str]:
 
 def simulated_q0(k: int = 4096, sigma: float = 0.05, spread: float = 2.0, seed: int = 0) -> float:
     """q₀ = θ₀·ε₀/‖ε₀‖² for one draw of θ₀ ~ N(0, σ²I) and an independent θ* ~ N(0, (spread·σ)²I)."""
-    rng = np.random.default_rng(seed)
+    k = validate.integer(k, "k", minimum=1, maximum=10**7)  # two float64 draws of k entries
+    sigma = validate.real(sigma, "sigma", positive=True, maximum=1e6)
+    spread = validate.real(spread, "spread", positive=True, maximum=1e6)
+    rng = np.random.default_rng(validate.integer(seed, "seed", minimum=0))
     theta0, theta_star = sigma * rng.standard_normal(k), spread * sigma * rng.standard_normal(k)
     eps = theta0 - theta_star
     return float(theta0 @ eps / (eps @ eps))
