@@ -379,6 +379,10 @@ def readme_cnn() -> torch.nn.Module:
 
 def readme_shape_fn(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The README's reduced slot shapes for readme_cnn: conv kernels per output channel, Dense_0 per output, else 1."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a parameter name (a string), got {type(name).__name__}")
+    if not isinstance(shape, (tuple, list)) or not shape or not all(isinstance(n, int) for n in shape):
+        raise TypeError(f"shape must be a non-empty tuple of integers, got {shape!r}")
     if name in ("0.weight", "1.weight"):
         return (shape[0], 1, 1, 1)
     return (shape[0], 1) if name == "2.weight" else (1,)
