@@ -98,7 +98,7 @@ def toy_geometry(k: int, sigma: float, alpha0: float, p: float, T: int, mode: st
     """
     k = integer(k, "k", minimum=2, maximum=1_000_000)
     sigma = real(sigma, "sigma", positive=True)
-    alpha0 = real(alpha0, "alpha0", positive=True)
+    alpha0 = real(alpha0, "alpha0", positive=True, maximum=1e3)
     p = real(p, "p", positive=True)
     if p > 1:
         raise ValueError(f"p is a cosine and must be at most 1, got {p}")
@@ -170,7 +170,7 @@ def amos_reference_step(theta: NDArray[np.float64], grad: NDArray[np.float64], s
 
 def amos_schedule(xi: float, eta: float, T: int, zeta: float = 0.25) -> dict[str, NDArray[np.float64]]:
     """Amos' b_t, learning-rate factor d_t and decay rate ½γ_t d_t for t = 1..T when r_t·mean(g²) ≡ 1 (steady state)."""
-    xi = real(xi, "xi", positive=True)
+    xi = real(xi, "xi", positive=True, maximum=1e3)
     eta = real(eta, "eta", positive=True)
     T = integer(T, "T", minimum=1, maximum=10_000_000)
     zeta = real(zeta, "zeta", positive=True, allow_zero=True)
@@ -227,9 +227,9 @@ class AmosLike(torch.optim.Optimizer):
     def __init__(self, params: Iterable[torch.Tensor], alpha0: float = 0.01, schedule: str = "inv_time",
                  alpha0_p: float = 1e-3, q: float = 1.0, beta2: float = 0.999, sigma_bias: float = 0.5,
                  eps: float = 0.0, weight_decay: bool = True) -> None:
-        alpha0 = real(alpha0, "alpha0", positive=True)
+        alpha0 = real(alpha0, "alpha0", positive=True, maximum=1e3)
         schedule = choice(schedule, "schedule", SCHEDULES)
-        alpha0_p = real(alpha0_p, "alpha0_p", positive=True, allow_zero=True)
+        alpha0_p = real(alpha0_p, "alpha0_p", positive=True, allow_zero=True, maximum=1e3)
         q = real(q, "q", positive=True)
         beta2 = real(beta2, "beta2", positive=True, allow_zero=True)
         if beta2 >= 1:
@@ -346,7 +346,7 @@ def train_digits(optimizer: str = "amos", c: float = 1.0, seed: int = 0, steps: 
                  alpha0: float = 0.03, alpha0_p: float = 1e-3) -> dict[str, float]:
     """Train ScaledMLP(c) on the digits with one optimizer; final test accuracy and training loss."""
     optimizer = choice(optimizer, "optimizer", OPTIMIZERS)
-    seed = integer(seed, "seed", minimum=0)
+    seed = integer(seed, "seed", minimum=0, maximum=2**63 - 1)
     steps = integer(steps, "steps", minimum=1, maximum=100_000)
     batch = integer(batch, "batch", minimum=1, maximum=1024)
     Xtr, ytr, Xte, yte = _digits_tensors()
