@@ -227,6 +227,11 @@ class AmosLike(torch.optim.Optimizer):
     def __init__(self, params: Iterable[torch.Tensor], alpha0: float = 0.01, schedule: str = "inv_time",
                  alpha0_p: float = 1e-3, q: float = 1.0, beta2: float = 0.999, sigma_bias: float = 0.5,
                  eps: float = 0.0, weight_decay: bool = True) -> None:
+        if isinstance(params, torch.Tensor) or not isinstance(params, Iterable):
+            raise TypeError(f"params must be an iterable of tensors or parameter groups, got {type(params).__name__}")
+        params = list(params)
+        if not params:
+            raise ValueError("params must not be empty")
         alpha0 = real(alpha0, "alpha0", positive=True, maximum=1e3)
         schedule = choice(schedule, "schedule", SCHEDULES)
         alpha0_p = real(alpha0_p, "alpha0_p", positive=True, allow_zero=True, maximum=1e3)
@@ -305,7 +310,7 @@ class ScaledMLP(torch.nn.Module):
 
     def __init__(self, c: float = 1.0, hidden: int = 128) -> None:
         super().__init__()
-        self.c = real(c, "c", positive=True)
+        self.c = real(c, "c", positive=True, maximum=1e3)
         hidden = integer(hidden, "hidden", minimum=1, maximum=4096)
         first, second = torch.nn.Linear(64, hidden), torch.nn.Linear(hidden, 10)
         self.V1 = torch.nn.Parameter(first.weight.detach() / self.c)
