@@ -355,3 +355,19 @@ def test_the_bibliography_parses() -> None:
 
     entries = parse_file(str(BOOK / "references.bib")).entries
     assert len(entries) == len(re.findall(r"^@\w+\{", (BOOK / "references.bib").read_text(encoding="utf-8"), re.M))
+
+
+def test_no_two_references_share_a_citation_label() -> None:
+    """"Tay et al., 2021" for two different papers would be ambiguous: the site's labels get a/b suffixes."""
+    import sys
+
+    from pybtex.database import parse_file
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from kexue_citations import author_year_label, suffix_years
+
+    entries = parse_file(str(BOOK / "references.bib")).entries
+    suffix_years(entries)
+    labels = [author_year_label(e) for e in entries.values()]
+    repeated = {label for label in labels if labels.count(label) > 1}
+    assert not repeated, f"citation labels shared by different works: {sorted(repeated)}"

@@ -27,13 +27,19 @@ def _authors(entry) -> tuple[str, ...]:  # pybtex Entry
     return tuple(" ".join(p.last_names) for p in people)
 
 
+def _who(entry) -> str:  # pybtex Entry
+    """The author part of a citation: "Su", "Su and Chen", "Vaswani et al."."""
+    names = _authors(entry) or (entry.fields.get("title", "Anonymous")[:30],)
+    return names[0] if len(names) == 1 else f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} et al."
+
+
 def suffix_years(entries: dict) -> None:
-    """Append a, b, ... to the year of works whose authors and year coincide (idempotent)."""
+    """Append a, b, ... to the year of works that would print the same author part and year (idempotent)."""
     groups: dict[tuple, list] = defaultdict(list)
     for entry in entries.values():
         match = YEAR.match(entry.fields.get("year", ""))
         if match:
-            groups[(_authors(entry), match.group(1))].append(entry)
+            groups[(_who(entry), match.group(1))].append(entry)
     for (_, year), group in groups.items():
         group.sort(key=lambda e: (e.fields.get("title", "").lower(), e.key))
         for letter, entry in zip(string.ascii_lowercase, group):
@@ -42,9 +48,7 @@ def suffix_years(entries: dict) -> None:
 
 def author_year_label(entry) -> str:  # pybtex Entry
     """"Su, 2024a", "Su and Chen, 2021", "Vaswani et al., 2017": as the in-text author_year citations print it."""
-    names = _authors(entry) or (entry.fields.get("title", "Anonymous")[:30],)
-    who = names[0] if len(names) == 1 else f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} et al."
-    return f"{who}, {entry.fields.get('year', 'n.d.')}"
+    return f"{_who(entry)}, {entry.fields.get('year', 'n.d.')}"
 
 
 class AuthorYearLabels(BaseLabelStyle):
