@@ -141,7 +141,8 @@ def chapter_title(chapter: str) -> str:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):
-                    return line[2:].strip().replace("*", "").replace("`", "")
+                    # Maths renders as MathJax, not as its TeX: match the text before the first formula.
+                    return line[2:].split("$")[0].strip().replace("*", "").replace("`", "")
     raise AssertionError(f"{chapter} has no '# ' title")
 
 
