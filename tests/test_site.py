@@ -344,7 +344,8 @@ def test_chapter_number_on_the_page_is_the_file_number(site: Path, chapter: str)
 
     html = (site / f"{chapter}.html").read_text(encoding="utf-8")
     number = int(Path(chapter).name[:2])
-    heading = re.search(r"<h1>((?:<span class=\"section-number\">[^<]*</span>)?[^<]*)<a class=\"headerlink\"", html)
+    # A title may hold maths (<span class="math">), so take everything up to its permalink.
+    heading = re.search(r"<h1>((?:(?!</h1>).)*?)<a class=\"headerlink\"", html, re.S)
     assert heading, f"{chapter}: no title"
     shown = re.match(r"\s*(?:<span class=\"section-number\">)?(\d+)\.", heading.group(1))
     assert shown and int(shown.group(1)) == number, f"{chapter}: title shows {heading.group(1)[:60]!r}"
