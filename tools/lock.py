@@ -1,4 +1,5 @@
-"""Print constraints.txt: the exact versions installed in this interpreter's environment (`make lock`)."""
+"""Check the environment and print constraints.txt: the exact versions installed here (`make lock`); arguments name
+packages installed with `--no-deps`, whose missing dependencies are expected."""
 from __future__ import annotations
 
 import platform
@@ -12,6 +13,16 @@ HEADER = """\
 """
 
 
+def check(no_deps: list[str]) -> None:
+    """`pip check`, except the missing dependencies of packages installed on purpose with `--no-deps`."""
+    out = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True).stdout
+    skipped = {name.split("==")[0].lower() for name in no_deps}
+    problems = [line for line in out.splitlines()
+                if line.strip() and not line.startswith("No broken") and line.split()[0].lower() not in skipped]
+    if problems:
+        sys.exit("pip check:\n" + "\n".join(problems))
+
+
 def frozen() -> list[str]:
     """`pip freeze` of every installed distribution except the editable course package, local labels dropped."""
     out = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
@@ -21,4 +32,5 @@ def frozen() -> list[str]:
 
 
 if __name__ == "__main__":
+    check(sys.argv[1:])
     print(HEADER.format(python=platform.python_version()) + "\n".join(frozen()))
