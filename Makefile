@@ -50,12 +50,12 @@ book: setup
 	@echo "The book is in _build/html/index.html (make serve to view it)."
 
 test: setup
-	$(BIN)/ruff check src tests benchmarks book/_ext
+	$(BIN)/ruff check src tests benchmarks tools book/_ext
 	$(BIN)/python -m pytest
 
 # Quick iteration: everything but executing chapters and building the site.
 test-quick: $(VENV)/.installed
-	$(BIN)/ruff check src tests benchmarks book/_ext
+	$(BIN)/ruff check src tests benchmarks tools book/_ext
 	$(BIN)/python -m pytest -m "not slow"
 
 # The package installs without PyTorch under Python 3.12 and 3.13 and passes its unit tests there (throwaway venvs).

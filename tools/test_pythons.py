@@ -61,8 +61,8 @@ def check(version: str) -> bool:
         installed_s = time.perf_counter() - start
         # The src layout keeps the checkout's kexue off sys.path: the tests import the installed package.
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        tests = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--continue-on-collection-errors",
-                                "-m", "not slow and not torch",
+        tests = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                "--continue-on-collection-errors", "-m", "not slow and not torch",
                                 *unit_tests()], cwd=ROOT, env=env, check=False)
         print(f"Python {version}: installed in {installed_s:.0f} s, tests in "
               f"{time.perf_counter() - start - installed_s:.0f} s", flush=True)
