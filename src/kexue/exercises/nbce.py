@@ -75,14 +75,20 @@ def nbce_scores_checker(answer: Any) -> tuple[bool, str]:
     from kexue.nbce import nbce_scores
 
     cases = _score_cases()
-    result = grade(answer, cases, lambda *case: nbce_scores(*case)[0], compare=_scores_agree,
-                   names=("logp_ctx", "logp_uncond", "pooling", "beta", "top_p"), what="cases")
-    if result.passed:
+    wrong = []
+    for case in cases:  # tensors are cloned for each call, so that a function that edits them in place spoils nothing
+        value, error = call(answer, case[0].clone(), case[1].clone(), *case[2:])
+        try:
+            ok = error is None and _scores_agree(value, nbce_scores(*case)[0])
+        except (TypeError, ValueError, RuntimeError):
+            ok = False
+        if not ok:
+            wrong.append(case)
+    if not wrong:
         return True, f"right on all {len(cases)} cases: every pooling, with and without Top-P."
-    bad = sorted({(case[2], case[4] is not None) for case in result.wrong} |
-                 {(case[0][2], case[0][4] is not None) for case in result.raised})
+    bad = sorted({(case[2], case[4] is not None) for case in wrong})
     where = "; ".join(f"{p}{' with Top-P' if t else ' without Top-P'}" for p, t in bad)
-    return False, f"{len(result.wrong) + len(result.raised)} of {len(cases)} cases differ, for: {where}."
+    return False, f"{len(wrong)} of {len(cases)} cases differ, for: {where}."
 
 
 @register("nbce-duplicate-beta", hint="With r distinct contexts each repeated m times, the average over all n = r·m "
