@@ -107,6 +107,11 @@ def test_tiny_gguf_loads_through_the_loader_and_its_cache(tiny, tmp_path):
     with torch.no_grad():
         assert torch.allclose(again(ids).logits, want, atol=1e-4)
     assert tok2("he t")["input_ids"] == tok("he t")["input_ids"]
+    half, _, info3 = sm.load_gguf_causal_lm(path, "bfloat16", cache_dir=tmp_path, source="test")
+    assert info3["loaded_from"].startswith("cache, cast from") and half.dtype == torch.bfloat16
+    assert len(list(tmp_path.glob("*/provenance.json"))) == 2
+    with torch.no_grad():
+        assert torch.allclose(half(ids).logits.float(), want, atol=0.1)
 
 
 def test_helpers_run_on_the_tiny_model(tiny, tmp_path):

@@ -475,7 +475,7 @@ SURNAMES = ("Adams", "Baker", "Carter", "Dixon", "Evans", "Fisher", "Gordon", "H
 TOWNS = ("Zorvath", "Quellin", "Brindor", "Maskelo", "Tevrun", "Olandra", "Kastow", "Yelmir", "Fenwick",
          "Drumlo", "Varnis", "Pexford", "Harrowgate", "Glimsby", "Ulverin", "Rostrel", "Nimbleton", "Corvale",
          "Ishmoor", "Jasperly", "Akrill", "Lunford", "Eskmire", "Soreth", "Wexlow", "Trellby", "Bramova",
-         "Galdren", "Penthorne", "Mirrowby", "Delvane", "Hestmark")
+         "Lochvane", "Penthorne", "Mirrowby", "Delvane", "Hestmark")
 """Made-up people and invented-sounding towns: nothing about them can be answered without the documents."""
 
 

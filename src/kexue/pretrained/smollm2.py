@@ -118,12 +118,27 @@ def load_gguf_causal_lm(gguf_file: str | Path, dtype: str, cache: bool = True, s
             model = AutoModelForCausalLM.from_pretrained(folder, dtype=_torch_dtype(dtype))
             tok = AutoTokenizer.from_pretrained(folder)
             return model.eval(), tok, saved | {"loaded_from": "cache"}
-    model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=_torch_dtype(dtype))
-    tok = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+    other = _converted(folder.parent, f"{gguf_file.stem}-{sha[:16]}-", sha) if cache else None
+    if other is not None:  # converted before in another dtype: casting that copy beats reading the GGUF file again
+        model = AutoModelForCausalLM.from_pretrained(other, dtype=_torch_dtype(dtype))
+        tok = AutoTokenizer.from_pretrained(other)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name,
+                                                     dtype=_torch_dtype(dtype))
+        tok = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
     model = _plain(model.to(_torch_dtype(dtype)).eval())
     if cache:
         _save(model, tok, folder, provenance | {"created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
-    return model, tok, provenance | {"loaded_from": "gguf"}
+    return model, tok, provenance | {"loaded_from": "gguf" if other is None else f"cache, cast from {other.name}"}
+
+
+def _converted(root: Path, prefix: str, sha: str) -> Path | None:
+    """A cached conversion of the same GGUF file (any dtype) whose provenance names its SHA-256, or None."""
+    for folder in sorted(root.glob(prefix + "*")) if root.is_dir() else []:
+        stamp = folder / "provenance.json"
+        if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")).get("sha256") == sha:
+            return folder
+    return None
 
 
 def _plain(model: PreTrainedModel) -> PreTrainedModel:
