@@ -206,7 +206,7 @@ def test_refusal_fine_tune_copies_the_model():
 
 
 @pytest.mark.slow
-def test_full_training_reaches_the_brief_accuracy():
+def test_full_training_solves_the_task_and_nbce_beats_averaging():
     torch.set_num_threads(1)
     model, _ = nbce.train_tiny_lm(progress=False)
     data = nbce.problem_logprobs(model, 8)
