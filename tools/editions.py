@@ -222,13 +222,20 @@ def edition(chapter: str, kind: str, notes: bool = True, root: Path = ROOT) -> d
     items = parse(nb, chapter)
     solutions = {s.label: s for s in items if isinstance(s, Solution)}
     cells: list[dict] = []
-    noted = not (kind == "instructor" and notes)
+    header_done = False
     for item in items:
-        if isinstance(item, str):
-            cells.append(_markdown(item))
-            if not noted and "**Time:**" in item:
+        if isinstance(item, str) and not header_done and "**Time:**" in item:
+            # The header box ends with the paragraph holding "**Time:**"; the notes go right after it.
+            end = item.find("\n\n", item.index("**Time:**"))
+            head, tail = (item, "") if end < 0 else (item[:end], item[end:].strip("\n"))
+            cells.append(_markdown(head))
+            if kind == "instructor" and notes:
                 cells.append(_markdown(instructor_note(chapter, root), tags=[NOTE_TAG]))
-                noted = True
+            if tail.strip():
+                cells.append(_markdown(tail))
+            header_done = True
+        elif isinstance(item, str):
+            cells.append(_markdown(item))
         elif isinstance(item, Exercise):
             cells += _exercise_cells(item, solutions.get(item.label), kind, chapter)
         elif isinstance(item, dict):
@@ -237,7 +244,7 @@ def edition(chapter: str, kind: str, notes: bool = True, root: Path = ROOT) -> d
             if cell["cell_type"] == "code":
                 cell["outputs"], cell["execution_count"] = [], None
             cells.append(cell)
-    if not noted:
+    if not header_done:
         raise ValueError(f"{chapter}: no '**Time:**' line to put the instructor notes after")
     for i, cell in enumerate(cells):
         cell["id"] = f"{chapter[:2]}-{i:03d}"
@@ -251,7 +258,8 @@ def data_files(root: Path = ROOT) -> list[Path]:
     a chapter declares in its metadata ``kexue.reads``)."""
     files = {p for pattern in ("*.csv", "*.json") for p in (root / "benchmarks").glob(pattern)}
     for chapter in course.chapters(root):
-        files |= {root / name for name in course.notebook(chapter, root)["metadata"].get("kexue", {}).get("reads", [])}
+        declared = course.notebook(chapter, root)["metadata"].get("kexue", {}).get("reads", [])
+        files |= {root / name for name in declared}
     return sorted(files)
 
 
@@ -294,7 +302,8 @@ def write(kind: str, out: Path, root: Path = ROOT) -> list[Path]:
         _dump(edition(chapter, kind, root=root), path)
         written.append(path)
         if kind == "instructor":
-            _dump(edition(chapter, kind, notes=False, root=root), out / "nbgrader" / "source" / chapter / f"{chapter}.ipynb")
+            source = out / "nbgrader" / "source" / chapter / f"{chapter}.ipynb"
+            _dump(edition(chapter, kind, notes=False, root=root), source)
     for path in data_files(root):
         target = out / path.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,13 @@ with matplotlib into ``book/images/generated/`` when the build starts.
 """
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import kexue_course as course
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 
 from kexue import ledger
 
@@ -163,9 +165,13 @@ def draw_map(path: Path, root: Path = course.ROOT) -> Path:
         lowest = min(y for _, y in place.values())
         ax.set_ylim(lowest - 0.7, 1.3)
         ax.axis("off")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
         plt.close(fig)
+    # Written only when it changes, so that a rebuild with nothing changed does not see a new image.
+    if not path.exists() or path.read_text(encoding="utf-8") != buffer.getvalue():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
 
 
@@ -222,7 +228,14 @@ def write_map(app: Sphinx) -> None:
     draw_map(Path(app.srcdir) / "book" / MAP, Path(app.srcdir))
 
 
+def always_read(app: Sphinx, env: BuildEnvironment, added: set, changed: set, removed: set) -> list[str]:
+    """The teaching pages depend on files Sphinx does not track (chapters, teaching data, RESULTS.md): read them
+    again on every build (three short pages)."""
+    return [page for page in PAGES if page in env.found_docs]
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", write_map)
+    app.connect("env-get-outdated", always_read)
     app.connect("source-read", fill_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
