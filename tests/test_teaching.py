@@ -3,6 +3,7 @@ first, every check kept, valid nbgrader metadata), the course bundle, and the pa
 guide, prerequisite map, glossary, errata, course ledger)."""
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -153,6 +154,35 @@ def test_every_exercise_still_checks_in_both_editions(kit: dict[str, Path], chap
             assert answer["metadata"]["nbgrader"]["solution"] and re.search(r"^answer = ", text_of(answer), re.M)
     students = [text_of(c) for c in load(kit["student"], chapter)["cells"] if "answer" in c["metadata"].get("tags", [])]
     assert len(students) == len(wanted) and all(editions.STUDENT_ANSWER in s for s in students)
+
+
+def bound_names(code: str) -> set[str]:
+    """The names a cell binds at its top level (assignments, functions, classes, imports)."""
+    names = set()
+    for node in ast.parse(code).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for target in targets:
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)} if target else set()
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_cell_of_the_student_edition_needs_a_removed_solution(kit: dict[str, Path], chapter: str) -> None:
+    """A name only a solution defines is used by no cell the student edition keeps (it would raise NameError)."""
+    cells = [c for c in load(kit["student"], chapter)["cells"] if c["cell_type"] == "code"]
+    kept = set().union(*(bound_names(text_of(c)) for c in cells)) | {"answer"}
+    removed: set[str] = set()
+    for cell in course.notebook(chapter)["cells"]:
+        if "solution" in cell["metadata"].get("tags", []):
+            removed |= bound_names(text_of(cell))
+    only_solutions = removed - kept
+    for cell in cells:
+        used = {n.id for n in ast.walk(ast.parse(text_of(cell))) if isinstance(n, ast.Name)}
+        assert not used & only_solutions, f"{chapter}: {sorted(used & only_solutions)} come from a removed solution"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
