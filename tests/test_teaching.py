@@ -181,7 +181,10 @@ def test_no_cell_of_the_student_edition_needs_a_removed_solution(kit: dict[str, 
             removed |= bound_names(text_of(cell))
     only_solutions = removed - kept
     for cell in cells:
-        used = {n.id for n in ast.walk(ast.parse(text_of(cell))) if isinstance(n, ast.Name)}
+        tree = ast.parse(text_of(cell))
+        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        local |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local
         assert not used & only_solutions, f"{chapter}: {sorted(used & only_solutions)} come from a removed solution"
 
 
@@ -444,7 +447,7 @@ def test_the_errata_page_gathers_every_correction_in_the_ledgers() -> None:
     assert [(c, claim.id) for c, claim in found] == wanted
     page = kexue_teaching.render_errata()
     assert page.startswith(f"{len(wanted)} places in {len({c for c, _ in wanted})} chapters")
-    for chapter, claim in found:
+    for _, claim in found:
         assert claim.result.replace("|", "\\|") in page and f"`{claim.test}`" in page
 
 
@@ -472,7 +475,7 @@ def test_the_pages_are_in_the_appendix_with_their_markers() -> None:
         assert marker in (ROOT / f"{page}.md").read_text(encoding="utf-8")
 
 
-# --- make --------------------------------------------------------------------------------------------------------------
+# --- make -------------------------------------------------------------------------------------------------------------
 def make(*args: str) -> subprocess.CompletedProcess:
     """Run make in the project without rebuilding the virtualenv."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS")}

@@ -2,11 +2,12 @@
 
 Nothing here is typed twice. A chapter is a notebook ``book/NN-slug.ipynb`` (found by globbing, so a chapter that
 lands appears everywhere at once); its objectives, prerequisites and time come from its own header box, its
-exercises from its ``{exercise}`` blocks, its run time from ``benchmarks/RESULTS.md``. What only a teacher can write
-(a class plan, discussion questions, homework picks, the chapters to do first) is kept in ``book/_teaching/NN-slug.yml``,
-one file per chapter of the course, landed or not; ``book/_teaching/course.yml`` names the parts and
-``book/_teaching/glossary.yml`` holds the zh–en glossary. Used by the Sphinx extension ``kexue_teaching`` (the
-instructor's guide, glossary and errata pages) and by ``tools/editions.py`` (student and instructor notebooks).
+exercises from its ``{exercise}`` blocks, its run time from ``benchmarks/RESULTS.md``. What only a teacher can
+write (a class plan, discussion questions, homework picks, the chapters to do first) is kept in
+``book/_teaching/NN-slug.yml``, one file per chapter of the course, landed or not; ``book/_teaching/course.yml``
+names the parts and ``book/_teaching/glossary.yml`` holds the zh–en glossary. Used by the Sphinx extension
+``kexue_teaching`` (the instructor's guide, glossary and errata pages) and by ``tools/editions.py`` (student and
+instructor notebooks).
 """
 from __future__ import annotations
 
@@ -205,7 +206,10 @@ def teaching(chapter: str, root: Path = ROOT) -> Teaching:
     homework = raw.get("homework")
     if homework is not None and not (isinstance(homework, list) and all(isinstance(h, str) for h in homework)):
         raise ValueError(f"{where}: homework is a list of exercise labels, or absent")
-    if not raw["discussion"] or not all(isinstance(q, str) for q in raw["discussion"]):
+    for name in ("discussion", "planned_objectives"):
+        if not all(isinstance(q, str) for q in raw.get(name) or []):
+            raise ValueError(f"{where}: {name} is a list of strings (quote one that holds ': ')")
+    if not raw["discussion"]:
         raise ValueError(f"{where}: discussion is a non-empty list of questions")
     return Teaching(chapter, str(raw["short"]), int(raw["part"]), str(raw["article"]),
                     tuple(raw["requires"] or ()), tuple(plan),
