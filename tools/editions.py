@@ -241,6 +241,7 @@ def edition(chapter: str, kind: str, notes: bool = True, root: Path = ROOT) -> d
         elif isinstance(item, dict):
             cell = copy.deepcopy(item)
             cell.pop("id", None)
+            cell["source"] = course.source(cell)  # one string, as every cell made here
             if cell["cell_type"] == "code":
                 cell["outputs"], cell["execution_count"] = [], None
             cells.append(cell)
