@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from pathlib import Path
 
 import kexue_course as course
@@ -135,18 +136,19 @@ def draw_map(path: Path, root: Path = course.ROOT) -> Path:
     chapters, landed = course.teaching_chapters(root), set(course.chapters(root))
     data = {c: course.teaching(c, root) for c in chapters}
     columns = sorted({d.part for d in data.values()})
+    step, half_w, half_h = 3.6, 1.3, 0.32  # column spacing, half a box's width and height
     place: dict[str, tuple[float, float]] = {}
     for col, part in enumerate(columns):
         members = [c for c in chapters if data[c].part == part]
         for row, c in enumerate(members):
-            place[c] = (col * 3.0, -row * 1.2)
+            place[c] = (col * step, -row * 1.1)
     with plt.rc_context({"svg.hashsalt": "kexue-prerequisite-map", "svg.fonttype": "none"}):
-        fig, ax = plt.subplots(figsize=(11, 5.2))
+        fig, ax = plt.subplots(figsize=(12, 5.4))
         for col, part in enumerate(columns):
-            ax.text(col * 3.0, 0.9, f"{part}. {course.parts(root)[part]}", ha="center", fontsize=9,
-                    fontweight="bold")
+            name = textwrap.fill(f"{part}. {course.parts(root)[part]}", 22, break_on_hyphens=False)
+            ax.text(col * step, 0.75, name, ha="center", va="bottom", fontsize=9, fontweight="bold")
         for c, (x, y) in place.items():
-            box = FancyBboxPatch((x - 1.15, y - 0.35), 2.3, 0.7, boxstyle="round,pad=0.05",
+            box = FancyBboxPatch((x - half_w, y - half_h), 2 * half_w, 2 * half_h, boxstyle="round,pad=0.05",
                                  facecolor="#e8f1fa" if c in landed else "white", edgecolor="#0072B2",
                                  linestyle="-" if c in landed else "--")
             ax.add_patch(box)
@@ -154,16 +156,19 @@ def draw_map(path: Path, root: Path = course.ROOT) -> Path:
         for c in chapters:
             for before in requires(c, root):
                 (x0, y0), (x1, y1) = place[before], place[c]
-                if x0 == x1:  # same part: leave and enter on the right, bending outwards
-                    start, end, rad = (x0 + 1.2, y0), (x1 + 1.2, y1), -0.5
+                if x0 == x1 and abs(y1 - y0) < 1.5:  # next in the same part: straight down
+                    start, end, rad = (x0, y0 - half_h - 0.05), (x1, y1 + half_h + 0.05), 0.0
+                elif x0 == x1:  # further down the same part: along the right-hand side
+                    start, end, rad = (x0 + half_w + 0.05, y0), (x1 + half_w + 0.05, y1), -0.3
                 else:  # a later part: right edge to left edge, bending over the parts in between
-                    start, end, rad = (x0 + 1.2, y0), (x1 - 1.2, y1), 0.2 if abs(x1 - x0) > 3 else 0.0
+                    start, end = (x0 + half_w + 0.05, y0), (x1 - half_w - 0.05, y1)
+                    rad = 0.2 if abs(x1 - x0) > step else 0.0
                 ax.annotate("", xy=end, xytext=start,
                             arrowprops={"arrowstyle": "->", "color": "#D55E00", "lw": 1.2,
                                         "connectionstyle": f"arc3,rad={rad}"})
-        ax.set_xlim(-1.5, 3.0 * (len(columns) - 1) + 1.5)
+        ax.set_xlim(-half_w - 0.3, step * (len(columns) - 1) + half_w + 0.3)
         lowest = min(y for _, y in place.values())
-        ax.set_ylim(lowest - 0.7, 1.3)
+        ax.set_ylim(lowest - 0.6, 1.4)
         ax.axis("off")
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
