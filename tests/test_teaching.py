@@ -388,6 +388,23 @@ def results_rows() -> dict[str, str]:
     return {m[1]: m[2] for m in re.finditer(r"^\| (\d\d-[a-z0-9-]+) \| [^|]+ \| ([0-9.]+) \|", section, re.M)}
 
 
+def test_run_times_are_read_from_either_layout_of_the_chapters_table(tmp_path: Path) -> None:
+    """The harness has written the table with one memory column and a date for the whole table, and writes it with
+    kernel and process-tree memory and a date per row; both read the same way (a failed chapter has no numbers)."""
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "RESULTS.md").write_text(
+        "## Chapters\n\n| chapter | runs | median time (s) | max time (s) | kernel peak (MiB) | process tree peak (MiB)"
+        " | budget | measured (UTC) | 1-min load at start |\n|---|---|---|---|---|---|---|---|---|\n"
+        "| 01-a | 3/3 | 17.0 | 138.1 | 604 | 605 | **FAIL** | 2026-12-02 09:45 | 1.2 |\n"
+        "| 02-b | 0/3 | — | — | — | — | **FAIL** | 2026-12-02 09:46 | 1.0 |\n\n## Book build\n", encoding="utf-8")
+    assert course.run_times(tmp_path) == {"01-a": course.RunTime(17.0, 138.1, 605.0, "FAIL", "2026-12-02 09:45 UTC")}
+    (tmp_path / "benchmarks" / "RESULTS.md").write_text(
+        "## Chapters\n\nMeasured 2026-11-21 12:54 UTC.\n\n| chapter | runs | median time (s) | max time (s) | "
+        "peak memory (MiB) | budget |\n|---|---|---|---|---|---|\n| 01-a | 3/3 | 14.4 | 16.1 | 416 | pass |\n",
+        encoding="utf-8")
+    assert course.run_times(tmp_path) == {"01-a": course.RunTime(14.4, 16.1, 416.0, "pass", "2026-11-21 12:54 UTC")}
+
+
 def test_the_instructors_guide_renders_from_data() -> None:
     page = kexue_teaching.render_guide()
     measured = results_rows()

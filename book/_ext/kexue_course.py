@@ -264,13 +264,17 @@ def run_times(root: Path = ROOT) -> dict[str, RunTime]:
     if len(rows) < 2:
         return {}
     columns = [c.strip() for c in rows[0]]
+    # The memory column has been the kernel's peak, and is now the whole process tree's where that is measured.
+    memory = next((c for c in ("process tree peak (MiB)", "kernel peak (MiB)", "peak memory (MiB)") if c in columns),
+                  None)
     times = {}
     for row in rows[2:]:
         cell = dict(zip(columns, (c.strip() for c in row)))
+        measured = f"{cell['measured (UTC)']} UTC" if cell.get("measured (UTC)") else (when[1] if when else "")
         try:
             times[cell["chapter"]] = RunTime(float(cell["median time (s)"]), float(cell["max time (s)"]),
-                                             float(cell["peak memory (MiB)"]), cell["budget"],
-                                             when[1] if when else "")
+                                             float(cell[memory]) if memory else float("nan"),
+                                             cell["budget"].strip("*"), measured)
         except (KeyError, ValueError):
             continue  # a chapter that failed to run has no numbers
     return times
