@@ -56,7 +56,8 @@ def _run_time(chapter: str, times: dict[str, course.RunTime]) -> str:
     t = times.get(chapter)
     if t is None:
         return "not measured yet"
-    return f"{t.median_s:g} s median, {t.max_s:g} s max, {t.memory_mib:g} MiB ({t.budget}; measured {t.measured})"
+    return (f"{t.median_s:g} s median, {t.max_s:g} s max, {t.memory_mib:g} MiB peak memory ({t.budget}; "
+            f"measured {t.measured})")
 
 
 def _exercise_ref(e: course.Exercise) -> str:
