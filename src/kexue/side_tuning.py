@@ -549,12 +549,12 @@ def train_classifier(model: nn.Module, batches: Batches, epochs: int = 2, lr: fl
             ids, mask, labels = batches[i]
             logits = model.forward_hidden(states[i], mask) if cache else model(ids, mask)
             loss = nn.functional.cross_entropy(logits, labels)
-            if not bool(torch.isfinite(loss)):
+            if not bool(torch.isfinite(loss.detach())):
                 raise ValueError("training diverged: the loss is not finite (lower lr)")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         epoch_seconds.append(time.perf_counter() - start)
     return {"losses": np.array(losses), "epoch_seconds": epoch_seconds, "cache_seconds": cache_seconds,
             "steps": len(losses)}
