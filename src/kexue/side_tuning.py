@@ -577,7 +577,7 @@ def evaluate(model: nn.Module, batches: Batches) -> float:
 # ------------------------------------------------------------------------------------------------ data
 def domain_task(domains: Sequence[str] = ("auto-insurance", "home-insurance"), n_train: int = 160,
                 n_test: int = 160, seed: int = 0, language: str = "en") -> dict[str, list]:
-    """A balanced question-classification task from InsuranceQA (``insuranceqa-data==1.2``): which domain a
+    """A balanced question-classification task from InsuranceQA (``kexue.data.load_insuranceqa``): which domain a
     question belongs to. Training questions come from its validation split, test questions from its test split
     (the two small files; the training split also holds ~500 negative answers per question)."""
     if isinstance(domains, str) or not isinstance(domains, Sequence) or len(set(domains)) < 2 \
@@ -587,24 +587,23 @@ def domain_task(domains: Sequence[str] = ("auto-insurance", "home-insurance"), n
     n_test = validate.integer(n_test, "n_test", len(domains), 1500)
     language = validate.choice(language, "language", ("en", "zh"))
     rng = np.random.default_rng(validate.integer(seed, "seed", 0, 2**32 - 1))
-    import insuranceqa_data
+    from kexue.data import load_insuranceqa
 
     out: dict[str, list] = {}
-    for split, loader, n in (("train", insuranceqa_data.load_valid, n_train), ("test", insuranceqa_data.load_test,
-                                                                                n_test)):
-        data = loader()
-        by_domain = {dom: sorted(k for k, v in data.items() if v["domain"] == dom) for dom in domains}
-        empty = [dom for dom, keys in by_domain.items() if not keys]
+    for split, source, n in (("train", "valid", n_train), ("test", "test", n_test)):
+        questions = load_insuranceqa(source)
+        by_domain = {dom: [q for q in questions if q.domain == dom] for dom in domains}
+        empty = [dom for dom, qs in by_domain.items() if not qs]
         if empty:
             raise ValueError(f"domains {empty} are not InsuranceQA domains")
         texts, labels = [], []
         per = n // len(domains)
         for label, dom in enumerate(domains):
-            keys = by_domain[dom]
-            if len(keys) < per:
-                raise ValueError(f"n_{split} is too large: domain {dom!r} has {len(keys)} questions in that split")
-            for k in rng.choice(keys, size=per, replace=False):
-                texts.append(" ".join(data[k][language].split()))  # the English text has double spaces
+            if len(by_domain[dom]) < per:
+                raise ValueError(f"n_{split} is too large: domain {dom!r} has {len(by_domain[dom])} questions there")
+            for k in rng.choice(len(by_domain[dom]), size=per, replace=False):
+                text = getattr(by_domain[dom][k], language)
+                texts.append(" ".join(text.split()))  # the English text has double spaces
                 labels.append(label)
         order = rng.permutation(len(texts))
         out[f"{split}_texts"] = [texts[i] for i in order]
@@ -612,10 +611,11 @@ def domain_task(domains: Sequence[str] = ("auto-insurance", "home-insurance"), n
     return out
 
 
-def make_batches(tokenizer: Callable[..., Mapping[str, torch.Tensor]], texts: Sequence[str], labels: Sequence[int],
-                 batch_size: int = 16, max_length: int = 32, pad_to_max: bool = False) -> Batches:
-    """(input_ids, attention_mask, labels) batches, each padded to its longest text (or to ``max_length``)."""
-    tokenizer = validate.function(tokenizer, "tokenizer")
+def make_batches(tokenize: Callable[[list[str]], Mapping[str, torch.Tensor]], texts: Sequence[str],
+                 labels: Sequence[int], batch_size: int = 16, pad_to: int | None = None) -> Batches:
+    """(input_ids, attention_mask, labels) batches; ``tokenize(list_of_texts)`` gives ``input_ids`` and
+    ``attention_mask`` padded to the longest text, and ``pad_to`` pads further with zeros to a fixed length."""
+    tokenize = validate.function(tokenize, "tokenize")
     if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts \
             or not all(isinstance(t, str) for t in texts):
         raise TypeError("texts must be a non-empty sequence of strings")
@@ -623,16 +623,21 @@ def make_batches(tokenizer: Callable[..., Mapping[str, torch.Tensor]], texts: Se
     if len(labels) != len(texts):
         raise ValueError(f"labels must have one entry per text: {len(labels)} labels, {len(texts)} texts")
     batch_size = validate.integer(batch_size, "batch_size", 1, 4096)
-    max_length = validate.integer(max_length, "max_length", 2, 512)
-    padding = "max_length" if validate.boolean(pad_to_max, "pad_to_max") else True
+    if pad_to is not None:
+        pad_to = validate.integer(pad_to, "pad_to", 1, 4096)
     out = []
     for i in range(0, len(texts), batch_size):
-        enc = tokenizer(list(texts[i:i + batch_size]), padding=padding, truncation=True, max_length=max_length,
-                        return_tensors="pt")
-        if not isinstance(enc, Mapping) or "input_ids" not in enc or "attention_mask" not in enc:
-            raise TypeError("tokenizer must return a mapping with input_ids and attention_mask (a transformers "
-                            "tokenizer)")
-        out.append((enc["input_ids"], enc["attention_mask"], torch.as_tensor(labels[i:i + batch_size])))
+        enc = tokenize(list(texts[i:i + batch_size]))
+        if not isinstance(enc, Mapping) or not all(isinstance(enc.get(k), torch.Tensor)
+                                                   for k in ("input_ids", "attention_mask")):
+            raise TypeError("tokenize must return a mapping with the tensors input_ids and attention_mask")
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        if pad_to is not None:
+            if ids.shape[1] > pad_to:
+                raise ValueError(f"pad_to must be at least the longest tokenized text ({ids.shape[1]} tokens)")
+            extra = pad_to - ids.shape[1]
+            ids, mask = nn.functional.pad(ids, (0, extra)), nn.functional.pad(mask, (0, extra))
+        out.append((ids, mask, torch.as_tensor(labels[i:i + batch_size])))
     return out
 
 
