@@ -283,6 +283,16 @@ def test_lst_clue_table() -> None:
     assert "9138" in table.attrs["provenance"]
 
 
+def test_memory_table_ratios() -> None:
+    measured = {"full": {"n_params": 100, "n_trainable": 100, "saved": 400, "peak": 2000},
+                "lst": {"n_params": 110, "n_trainable": 10, "saved": 100, "peak": 500}}
+    table = st.memory_table(measured)
+    assert list(table["saved / full"]) == [1.0, 0.25] and list(table["peak / full"]) == [1.0, 0.25]
+    assert table.loc["lst", "budget / full"] == pytest.approx((440 + 120 + 100) / (400 + 1200 + 400))
+    with pytest.raises(TypeError, match="measured"):
+        st.memory_table({"lst": measured["lst"]})
+
+
 def test_memory_figure_draws() -> None:
     costs = {"full": {"n_params": 100, "n_trainable": 100, "act_per_token": 10.0},
              "lst": {"n_params": 110, "n_trainable": 10, "act_per_token": 2.0}}

@@ -37,7 +37,7 @@ __all__ = [
     "Adapter", "CLUE_TASKS", "EncoderClassifier", "LST_CLUE", "LST_CLUE_PROVENANCE", "LadderClassifier",
     "LadderSideNetwork", "LoRALinear", "METHODS", "SuSideNetwork", "adapt", "add_adapters", "add_lora", "bitfit",
     "count_parameters", "count_su_side_params", "domain_task", "evaluate", "freeze", "hidden_states",
-    "lst_clue_table", "make_batches", "measure_method", "memory_figure", "peak_memory_bytes",
+    "lst_clue_table", "make_batches", "measure_method", "memory_figure", "memory_table", "peak_memory_bytes",
     "saved_activation_bytes", "train_classifier", "training_memory_bytes", "truncated_normal_std_correction",
 ]
 
@@ -572,6 +572,29 @@ def evaluate(model: nn.Module, batches: Batches) -> float:
             right += int((model(ids, mask).argmax(-1) == labels).sum())
             total += len(labels)
     return right / total
+
+
+def memory_table(measured: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """One row per method from ``measure_method`` results: trainable share, saved activations, the bill
+    4P + 12P_t + A and the measured step peak (MiB), each also as a ratio to the ``"full"`` row."""
+    import pandas as pd
+
+    if not isinstance(measured, dict) or "full" not in measured:
+        raise TypeError("measured must map method names, 'full' among them, to measure_method results")
+    keys = {"n_params", "n_trainable", "saved", "peak"}
+    if not all(isinstance(m, dict) and keys <= set(m) for m in measured.values()):
+        raise ValueError(f"measured must hold {sorted(keys)} for every method")
+    mib = 2.0**20
+    table = pd.DataFrame(measured).T[sorted(keys)].astype("int64")
+    table["trainable (% of full)"] = 100 * table["n_trainable"] / table.loc["full", "n_trainable"]
+    table["saved activations (MiB)"] = table["saved"] / mib
+    table["budget 4P+12Pt+A (MiB)"] = [training_memory_bytes(int(r.n_params), int(r.n_trainable), int(r.saved)) / mib
+                                       for r in table.itertuples()]
+    table["measured step peak (MiB)"] = table["peak"] / mib
+    for column, ratio in (("saved", "saved / full"), ("budget 4P+12Pt+A (MiB)", "budget / full"),
+                          ("peak", "peak / full")):
+        table[ratio] = table[column] / table.loc["full", column]
+    return table
 
 
 # ------------------------------------------------------------------------------------------------ data
