@@ -150,7 +150,7 @@ def _variant_reference(E: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Ten
 
     terms = ogan_terms(E, G, x, z)
     e_loss = terms["t1"].mean() + 0.25 * terms["qp"].mean() - 0.5 * terms["corr"].mean()
-    e_grads = torch.autograd.grad(e_loss, list(E.parameters()), allow_unused=True)
+    e_grads = torch.autograd.grad(e_loss, list(E.parameters()), allow_unused=True, retain_graph=True)
     g_grads = torch.autograd.grad(terms["t2"].mean(), list(G.parameters()), allow_unused=True)
     return list(e_grads), list(g_grads)
 
