@@ -193,7 +193,8 @@ def test_distill_linear_learns_the_teacher_geometry() -> None:
     features = torch.from_numpy(rng.normal(size=(80, 20))).float()
     teacher = features @ torch.from_numpy(rng.normal(size=(20, 6))).float()
     loss_of = lambda m: float(C.similarity_distillation_loss(teacher, m(features)))  # noqa: E731
-    result = C.distill_linear(teacher, features, dim=6, steps=200, batch=32, lr=1e-2, track=loss_of)
+    result = C.distill_linear(teacher, features, dim=6, steps=200, batch=32, lr=1e-2, track=loss_of, track_every=10)
+    assert len(result.tracked) == 21 and len(result.losses) == 200
     assert result.tracked[-1] < 0.2 * result.tracked[0]
 
 

@@ -196,9 +196,10 @@ def cosent_loss(cos: TensorLike, labels: TensorLike, lam: float = 20.0) -> torch
     if n > _MAX_PAIRS:
         raise ValueError(f"cos must hold at most {_MAX_PAIRS} pairs (the loss compares every two), got {n}")
     diff = lam * (c[None, :] - c[:, None])  # entry (i, k) = λ(c_k - c_i)
-    wrong_order = y[:, None] > y[None, :]
+    # Pairs that are not ordered by their labels get -inf, i.e. e^-inf = 0 in the sum.
+    terms = diff.masked_fill(~(y[:, None] > y[None, :]), float("-inf")).reshape(-1)
     # logsumexp over the ordered pairs and a 0 (the "1 +"): stable for any λ, and exactly 0 without ordered pairs
-    return torch.logsumexp(torch.cat([c.new_zeros(1), diff[wrong_order]]), dim=0)
+    return torch.logsumexp(torch.cat([c.new_zeros(1), terms]), dim=0)
 
 
 def similarity_distillation_loss(u: TensorLike, v: TensorLike, lam: float = 100.0) -> torch.Tensor:
@@ -245,12 +246,12 @@ def _check_finite(loss: torch.Tensor, step: int) -> None:
 
 def train_head(ea: TensorLike, eb: TensorLike, labels: TensorLike, loss: str = "cosent", steps: int = 200,
                lr: float = 1e-3, lam: float = 20.0, seed: int = 0,
-               track: Callable[[nn.Linear], ArrayLike] | None = None) -> HeadTraining:
+               track: Callable[[nn.Linear], ArrayLike] | None = None, track_every: int = 1) -> HeadTraining:
     """Train a linear map (identity at start) of frozen pair embeddings (ea_i, eb_i) with 0/1 labels, full batch.
 
     ``loss`` is "cosent" (λ = ``lam``), one of the cosine losses, or "sbert" (a 2-way softmax classifier on
     [u; v; |u-v|], trained with the map and discarded afterwards). ``track(map)``, if given, is recorded before the
-    first step and after every step (e.g. the cosines of held-out probe pairs).
+    first step and after every ``track_every`` steps (e.g. the cosines of held-out probe pairs).
     """
     a, b = _same_shape(_rows(ea, "ea"), _rows(eb, "eb"), "ea and eb")
     a, b = a.detach().float(), b.detach().float()
@@ -262,6 +263,7 @@ def train_head(ea: TensorLike, eb: TensorLike, labels: TensorLike, loss: str = "
     seed = validate.integer(seed, "seed", 0, 2**32 - 1)
     if track is not None:
         validate.function(track, "track")
+    track_every = validate.integer(track_every, "track_every", 1, 100_000)
     if len(torch.unique(y)) < 2:
         raise ValueError("labels must contain both similar (1) and dissimilar (0) pairs")
     d = a.shape[1]
@@ -273,12 +275,12 @@ def train_head(ea: TensorLike, eb: TensorLike, labels: TensorLike, loss: str = "
     optimiser = torch.optim.Adam(params, lr=lr)
     result = HeadTraining(head, classifier)
 
-    def record() -> None:
-        if track is not None:
+    def record(step: int) -> None:
+        if track is not None and step % track_every == 0:
             with torch.no_grad():
                 result.tracked.append(np.asarray(track(head), dtype=np.float64))
 
-    record()
+    record(0)
     for step in range(steps):
         u, v = head(a), head(b)
         if loss == "sbert":
@@ -292,17 +294,18 @@ def train_head(ea: TensorLike, eb: TensorLike, labels: TensorLike, loss: str = "
         value.backward()
         optimiser.step()
         result.losses.append(float(value.detach()))
-        record()
+        record(step + 1)
     return result
 
 
 def distill_linear(teacher: TensorLike, student_inputs: TensorLike, dim: int = 128, steps: int = 300,
                    batch: int = 32, lam: float = 100.0, lr: float = 1e-2, seed: int = 0,
-                   track: Callable[[nn.Linear], ArrayLike] | None = None) -> HeadTraining:
+                   track: Callable[[nn.Linear], ArrayLike] | None = None, track_every: int = 1) -> HeadTraining:
     """Fit a linear student map so that its cosines match the teacher's, with the distillation loss on random batches.
 
     ``teacher`` holds the teacher's vectors of n sentences, ``student_inputs`` the student's own features of the same
-    sentences (any width); the student map is a ``dim``-wide linear layer (random start). ``track`` as in train_head.
+    sentences (any width); the student map is a ``dim``-wide linear layer (random start). ``track`` and
+    ``track_every`` as in train_head.
     """
     t, s = _rows(teacher, "teacher").detach().float(), _rows(student_inputs, "student_inputs").detach().float()
     if t.shape[0] != s.shape[0]:
@@ -315,6 +318,7 @@ def distill_linear(teacher: TensorLike, student_inputs: TensorLike, dim: int = 1
     seed = validate.integer(seed, "seed", 0, 2**32 - 1)
     if track is not None:
         validate.function(track, "track")
+    track_every = validate.integer(track_every, "track_every", 1, 100_000)
     validate.memory(4.0 * s.shape[1] * dim * 4, "dim", "the student map and its optimiser state")
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -322,12 +326,12 @@ def distill_linear(teacher: TensorLike, student_inputs: TensorLike, dim: int = 1
     optimiser = torch.optim.Adam(student.parameters(), lr=lr)
     result = HeadTraining(student, None)
 
-    def record() -> None:
-        if track is not None:
+    def record(step: int) -> None:
+        if track is not None and step % track_every == 0:
             with torch.no_grad():
                 result.tracked.append(np.asarray(track(student), dtype=np.float64))
 
-    record()
+    record(0)
     for step in range(steps):
         rows = torch.randperm(t.shape[0], generator=generator)[:batch]
         value = similarity_distillation_loss(t[rows], student(s[rows]), lam)
@@ -336,7 +340,7 @@ def distill_linear(teacher: TensorLike, student_inputs: TensorLike, dim: int = 1
         value.backward()
         optimiser.step()
         result.losses.append(float(value.detach()))
-        record()
+        record(step + 1)
     return result
 
 
@@ -479,9 +483,18 @@ def _insurance_questions() -> tuple[tuple[str, tuple[str, ...], str], ...]:
     except ImportError:
         raise ImportError("the package 'insuranceqa-data' is missing: install it with `pip install "
                           "insuranceqa-data==1.2` (later versions download the data at run time)") from None
+    import gzip
+    import json
+    import re
+
     out = []
-    for load in (insuranceqa_data.load_train, insuranceqa_data.load_valid, insuranceqa_data.load_test):
-        split = load()
+    for path in (insuranceqa_data.TRAIN_DATA, insuranceqa_data.VALID_DATA, insuranceqa_data.TEST_DATA):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            # Each question lists ~200 negative answer ids we do not use; dropping them before parsing
+            # keeps the parsed split small (the package's own loader needs about 230 MB more).
+            text = re.sub(r'"negatives":\s*\[[^\]]*\]', '"negatives": []', f.read())
+        split = json.loads(text)
+        del text
         for key in sorted(split, key=int):
             rec = split[key]
             out.append((rec["zh"].strip(), tuple(rec["answers"]), rec["domain"]))
@@ -513,7 +526,7 @@ def embedding_average(encoder: object, texts: list[str], batch_size: int = 256) 
 
 def plot_cosine_bars(names: list[str], before: ArrayLike, after: ArrayLike, after_label: str = "after",
                      title: str = "") -> Axes:
-    """Horizontal bars of cosines per named pair, before (grey) and after (blue) some training."""
+    """Horizontal bars of cosines per named pair, before (light blue) and after (blue) some training."""
     import matplotlib.pyplot as plt
 
     from kexue.plotting import PALETTE
