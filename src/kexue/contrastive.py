@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "ARTICLE_PAIRS", "ARTICLE_TASKS", "COSENT_TASKS", "COS_LOSSES", "ENGLISH_PAIRS", "HEAD_LOSSES", "HeadTraining",
+    "ARTICLE_PAIRS", "COSENT_TASKS", "COS_LOSSES", "ENGLISH_PAIRS", "HEAD_LOSSES", "HeadTraining",
     "OBJECTS_EN", "OBJECTS_ZH", "SUBJECTS_EN", "SUBJECTS_ZH", "TASKS", "cos_losses", "cosent_loss",
     "difference_coherence", "distill_linear", "embedding_average", "insurance_pairs", "interleave",
     "negation_triples", "pair_cosines", "plot_cosine_bars", "sbert_features", "sbert_logit_decomposition",
@@ -345,15 +345,7 @@ def distill_linear(teacher: TensorLike, student_inputs: TensorLike, dim: int = 1
 
 
 # --- Chapter 09's data: the article's tables, the negation sentences, InsuranceQA pairs --------------------------
-# Table of the article (8541): Spearman x 100 on the test sets of the five Chinese tasks, before and after the
-# supervised data ("-FT"), base and small models.
-TASKS = ("ATEC", "BQ", "LCQMC", "PAWSX", "STS-B")
-ARTICLE_TASKS: dict[str, tuple[float, ...]] = {
-    "RoFormer-Sim": (39.27, 48.31, 72.30, 6.70, 71.75),
-    "RoFormer-Sim-FT": (51.71, 73.48, 79.56, 62.84, 78.28),
-    "RoFormer-Sim-small": (37.08, 46.83, 71.27, 5.8, 71.29),
-    "RoFormer-Sim-FT-small": (51.21, 73.09, 78.88, 56.41, 76.33),
-}
+TASKS = ("ATEC", "BQ", "LCQMC", "PAWSX", "STS-B")  # the five Chinese tasks (the article's table: kexue.data)
 # The article's demonstration: cosines of RoFormer-Sim-FT (base) on its own sentence pairs.
 ARTICLE_PAIRS: tuple[tuple[str, str, float], ...] = (
     ("今天天气不错", "今天天气很好", 0.9769838), ("今天天气不错", "今天天气不好", 0.62359834),
