@@ -302,9 +302,10 @@ class SkewedPairs:
 
 
 def skewed_pairs(n: int = 4000, d: int = 16, nuisance: int = 0, seed: int = 1, offset: float = 5.0,
-                 nuisance_scale: float = 20.0) -> SkewedPairs:
+                 nuisance_scale: float = 0.05) -> SkewedPairs:
     """Latent z ~ N(0, I), partner ρz + √(1−ρ²)ε with ρ ~ U(0, 1), seen as x = zA + b with A = U diag(s) Q (s from
-    10 to 0.1) and a large offset b; ``nuisance`` extra high-variance coordinates carry only noise."""
+    10 to 0.1) and a large offset b; ``nuisance`` extra coordinates of small variance carry only noise (whitening
+    blows them up to unit variance; whitening-k with k = d drops them)."""
     n, d = validate.integer(n, "n", 4, 200_000), validate.integer(d, "d", 2, 512)
     nuisance = validate.integer(nuisance, "nuisance", 0, 512)
     seed = validate.integer(seed, "seed", 0, 2**32 - 1)
