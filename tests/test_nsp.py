@@ -264,16 +264,6 @@ def test_bad_arguments_are_named(corpus: nsp.Corpus) -> None:
         nsp.label_prompts(corpus, "long")
 
 
-@pytest.mark.slow
-def test_multi_seed_zero_shot_beats_the_control() -> None:
-    """Over several seeds, NSP pre-training with name words gives zero-shot accuracy well above the control."""
-    treated = [nsp.seed_run((s, 0.2)) for s in range(8)]
-    control = [nsp.seed_run((s, 0.0)) for s in range(8)]
-    assert np.mean([r["nsp"] for r in treated]) >= 0.83
-    assert np.mean([r["prefix"] for r in treated]) >= 0.45
-    assert np.mean([r["prefix"] for r in treated]) - np.mean([r["prefix"] for r in control]) >= 0.15
-
-
 # ------------------------------------------------------------------------------------------------ frozen vectors
 def test_split_sentences() -> None:
     text = "这是第一句话，很长的一句。短句。这是第三句话吗？是的！最后一句没有句号但是足够长"
@@ -331,3 +321,30 @@ def test_insuranceqa_loaders() -> None:
     paragraphs = nsp.insuranceqa_paragraphs(20)
     assert len(paragraphs) == 20 and all(len(p) >= 2 for p in paragraphs)
     assert all(8 <= len(s) <= 60 for p in paragraphs for s in p)
+
+
+def test_stored_seed_runs() -> None:
+    runs, provenance = nsp.stored_seed_runs()
+    assert provenance["function"] == "kexue.nsp.seed_run"
+    expected = [(s, p) for s in range(8) for p in (0.0, 0.2)] + [(s, 0.5) for s in range(4)]
+    assert sorted(zip(runs.seed, runs.p_name)) == sorted(expected)
+    treated, control = runs[runs.p_name == 0.5], runs[runs.p_name == 0]
+    # the chapter's claims: similar NSP accuracy, a clear zero-shot gap between the means
+    assert abs(treated.nsp.mean() - control.nsp.mean()) < 0.03
+    assert treated.prefix.mean() - control.prefix.mean() >= 0.15
+    import hashlib
+    from pathlib import Path
+
+    path = Path(nsp.__file__).parent / "corpora" / "nsp_seed_runs.json"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    readme = (Path(__file__).parents[1] / "data" / "README.md").read_text(encoding="utf-8")
+    assert digest in readme, "data/README.md must give the JSON's current SHA-256"
+
+
+@pytest.mark.slow
+def test_seed_run_reproduces_the_stored_row() -> None:
+    runs, _ = nsp.stored_seed_runs()
+    stored = runs[(runs.seed == 1) & (runs.p_name == 0.0)].iloc[0]
+    live = nsp.seed_run((1, 0.0))
+    for key in ("nsp", "prefix", "suffix", "bare"):
+        assert live[key] == pytest.approx(stored[key], abs=0.03)

@@ -489,6 +489,18 @@ def seed_run(job: tuple[int, float]) -> dict[str, float]:
             "final_loss": float(np.mean(losses[-50:]))}
 
 
+def stored_seed_runs() -> tuple[pd.DataFrame, dict[str, object]]:
+    """The seed study shipped with the package (``seed_run`` for seeds 0-7, p_name 0.2 and 0): runs and provenance.
+
+    Written by ``data/make_nsp_seed_runs.py``; a chapter reruns any row with ``seed_run`` to compare.
+    """
+    import json
+    from importlib.resources import files
+
+    record = json.loads(files("kexue").joinpath("corpora", "nsp_seed_runs.json").read_text(encoding="utf-8"))
+    return pd.DataFrame(record["runs"]), dict(record["provenance"])
+
+
 def topic_ceiling(K: int) -> float:
     """Best NSP accuracy from topic coherence alone: a random B shares A's topic once in K, 0.5 + 0.5 (1 − 1/K)."""
     K = validate.integer(K, "K", 1, 10**6)
@@ -790,6 +802,6 @@ __all__ = [
     "candidates_contrast", "consecutive_pairs", "cosine_scores", "encode_pairs", "fewclue_figure", "fewclue_score",
     "fewclue_table", "head_candidate_scores", "heatmap_figure", "insuranceqa_paragraphs", "insuranceqa_questions",
     "label_prompts", "make_corpus", "nsp_accuracy", "nsp_batch", "nsp_prob", "pair_head_prob", "pair_head_runs",
-    "pair_probs", "roc_auc", "sample_sentences", "samples_contrast", "seed_run", "split_sentences",
+    "pair_probs", "roc_auc", "sample_sentences", "samples_contrast", "seed_run", "split_sentences", "stored_seed_runs",
     "thresholds_from_dev", "topic_ceiling", "topic_pairs", "train_pair_head", "train_tiny_nsp", "zero_shot_accuracy"
 ]
