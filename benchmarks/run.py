@@ -188,20 +188,33 @@ def short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:160]
 
 
-def chapter_row(name: str, runs: list[ChapterRun], repeat: int, error: str | None) -> list[object]:
-    """A row of the chapters table, with the budget verdict."""
+def chapter_row(name: str, runs: list[ChapterRun], repeat: int, error: str | None, load: float) -> list[object]:
+    """A row of the chapters table, with the budget verdict, when it was measured and the load average then."""
+    when = [now().removesuffix(" UTC"), f"{load:.1f}"]
     if not runs:
-        return [name, f"0/{repeat}", "–", "–", "–", "–", f"{FAIL} {error}"]
+        return [name, f"0/{repeat}", "–", "–", "–", "–", f"{FAIL} {error}", *when]
     times = [r.seconds for r in runs]
     kernel, tree = max(r.kernel_mib for r in runs), max(r.tree_mib for r in runs)
     ok = error is None and max(times) <= CHAPTER_SECONDS and tree <= CHAPTER_MIB
     verdict = PASS if ok else f"{FAIL} {error}" if error else FAIL
     return [name, f"{len(runs)}/{repeat}", f"{statistics.median(times):.1f}", f"{max(times):.1f}", f"{kernel:.0f}",
-            f"{tree:.0f}", verdict]
+            f"{tree:.0f}", verdict, *when]
 
 
 CHAPTER_HEADERS = ["chapter", "runs", "median time (s)", "max time (s)", "kernel peak (MiB)",
-                   "process tree peak (MiB)", "budget"]
+                   "process tree peak (MiB)", "budget", "measured (UTC)", "1-min load at start"]
+
+
+def old_chapter_rows(section: str) -> dict[str, list[str]]:
+    """The rows of an existing Chapters section by chapter; rows from before the date columns get the section's date."""
+    date = re.search(r"_Measured (.+?) UTC", section)
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] not in ("chapter", "") and not set(cells[0]) <= {"-"}:
+            missing = max(0, len(CHAPTER_HEADERS) - len(cells))
+            rows[cells[0]] = cells + [date[1] if date else "–", "–"][:missing]
+    return rows
 
 
 def find_chapter(name: str) -> str:
@@ -213,9 +226,10 @@ def find_chapter(name: str) -> str:
     return matches[0]
 
 
-def chapters_section(repeat: int, chapters: list[str] | None = None) -> str:
-    """Execute every chapter (or the given ones) ``repeat`` times; the Chapters section."""
-    timeout, rows = execute_timeout(), []
+def chapters_section(repeat: int, chapters: list[str] | None = None, old: str = "") -> str:
+    """Execute every chapter (or the given ones) ``repeat`` times; the Chapters section, keeping ``old``'s rows of the
+    chapters not measured now (and of _toc.yml's chapters only)."""
+    timeout, measured = execute_timeout(), {}
     for chapter in chapters or toc_chapters():
         path = ROOT / f"{chapter}.ipynb"
         runs, error = [], None
@@ -229,14 +243,17 @@ def chapters_section(repeat: int, chapters: list[str] | None = None) -> str:
                 break
             say(f"[chapters] {path.name}: {runs[-1].seconds:.1f} s, kernel {runs[-1].kernel_mib:.0f} MiB, "
                 f"process tree {runs[-1].tree_mib:.0f} MiB")
-        rows.append(chapter_row(Path(chapter).name, runs, repeat, error))
+        measured[Path(chapter).name] = chapter_row(Path(chapter).name, runs, repeat, error, os.getloadavg()[0])
+    rows = old_chapter_rows(old) | measured
+    rows = [rows[Path(c).name] for c in toc_chapters() if Path(c).name in rows]
     intro = (f"Each chapter's `.ipynb` executed top to bottom by nbclient in a fresh kernel (working directory "
-             f"`book/`, as in the build), {repeat} time(s). Time is wall time including kernel start. Memory is the "
-             f"peak resident set size of the kernel (`ru_maxrss`) and of the whole process tree (the kernel and the "
-             f"worker processes it starts, summed, polled every 50 ms with psutil). Budget: every run "
-             f"≤ {CHAPTER_SECONDS:.0f} s and a process tree ≤ {CHAPTER_MIB:.0f} MiB.\n\n")
+             f"`book/`, as in the build), as many times as the runs column says. Time is wall time including kernel "
+             f"start. Memory is the peak resident set size of the kernel (`ru_maxrss`) and of the whole process tree "
+             f"(the kernel and the worker processes it starts, summed, polled every 50 ms with psutil). Budget: every "
+             f"run ≤ {CHAPTER_SECONDS:.0f} s and a process tree ≤ {CHAPTER_MIB:.0f} MiB. The load average says how "
+             f"busy the machine was when the row was measured (2 cores: above 1, other work shared them).\n\n")
     return (f"## {CHAPTERS}\n\n" + intro + markdown_table(CHAPTER_HEADERS, rows)
-            + reproduce(f"--only chapters --repeat {repeat}"))
+            + reproduce(f"--only chapters --repeat {repeat}") + "One chapter's row alone: `--update NN-slug`.\n")
 
 
 # ---------------------------------------------------------------------------------------------------- book build
@@ -375,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="executions per chapter (default 3)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="the results file (default benchmarks/RESULTS.md)")
     parser.add_argument("--chapter", help="measure one chapter (e.g. 06-hippo), print its row, leave RESULTS.md alone")
+    parser.add_argument("--update", nargs="+", metavar="CHAPTER",
+                        help="measure these chapters and replace only their rows of RESULTS.md's Chapters table")
     parser.add_argument("--topic", action="append", help="with --only topics: run only this topic (repeatable)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -383,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         section = chapters_section(args.repeat, [find_chapter(args.chapter)])
         say(section)
         return 1 if FAIL in section else 0
+
+    old = read_sections(args.output)
+    if args.update:
+        new = {CHAPTERS: chapters_section(args.repeat, [find_chapter(c) for c in args.update], old.get(CHAPTERS, ""))}
+        args.output.write_text(assemble(new, old), encoding="utf-8")
+        say(f"updated {', '.join(args.update)} in {args.output}")
+        return 1 if any(FAIL in row for row in new[CHAPTERS].splitlines() if any(c in row for c in args.update)) else 0
 
     load = os.getloadavg()
     new = {MACHINE: machine_section(load)}
@@ -397,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             new[f"{TOPIC}{path.stem.removeprefix('bench_')}"] = topic_section(path)
 
-    args.output.write_text(assemble(new, read_sections(args.output)), encoding="utf-8")
+    args.output.write_text(assemble(new, old), encoding="utf-8")
     say(f"wrote {args.output}")
     failed = [h for h, text in new.items() if FAIL in text]
     if failed:

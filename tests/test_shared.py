@@ -146,6 +146,23 @@ def test_process_tree_memory_counts_children() -> None:
         runtime.tree_memory_mb(pid=-3)
 
 
+def test_peak_memory_finds_a_worker_started_later_and_stays_cheap() -> None:
+    """New descendants are looked up every `refresh` seconds; the poller itself uses little CPU meanwhile."""
+    code = "import time; x = bytearray(200 * 2**20); time.sleep(3)"
+    cpu = time.process_time()
+    with runtime.PeakMemory(interval=0.05, include_root=False, refresh=0.5) as peak:
+        child = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            time.sleep(2.0)
+        finally:
+            child.kill()
+            child.wait()
+    assert peak.peak_mb >= 190
+    assert time.process_time() - cpu < 1.0  # 40 polls; a full process scan at each poll cost a core on a busy host
+    with pytest.raises(ValueError, match="refresh"):
+        runtime.PeakMemory(refresh=-1)
+
+
 def test_peak_memory_is_plausible() -> None:
     assert 10 < runtime.peak_memory_mb() < 24 * 1024
 

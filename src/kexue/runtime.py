@@ -7,6 +7,7 @@ They are imported on first use, so ``import kexue.runtime`` stays light.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import resource
@@ -249,15 +250,19 @@ def tree_memory_mb(pid: int | None = None, include_root: bool = True) -> float:
 class PeakMemory:
     """Poll the resident memory of a process tree in a thread; ``peak_mb`` is the largest total seen.
 
-    ``with PeakMemory(pid) as peak: ...`` polls every ``interval`` seconds; a worker that lives shorter than one
-    interval can be missed, so keep the interval short (the default is 50 ms).
+    ``with PeakMemory(pid) as peak: ...`` polls every ``interval`` seconds and looks for new descendants every
+    ``refresh`` seconds; a worker that lives shorter than those can be missed (workers live for seconds).
     """
 
-    def __init__(self, pid: int | None = None, interval: float = 0.05, include_root: bool = True) -> None:
+    def __init__(self, pid: int | None = None, interval: float = 0.05, include_root: bool = True,
+                 refresh: float = 0.5) -> None:
         self.pid = None if pid is None else validate.integer(pid, "pid", 1)
         self.interval = validate.real(interval, "interval", positive=True)
         self.include_root = validate.boolean(include_root, "include_root")
+        self.refresh = validate.real(refresh, "refresh", minimum=0.0)
         self.peak_mb = 0.0
+        self._procs: list[Any] = []
+        self._listed = -math.inf
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -265,12 +270,23 @@ class PeakMemory:
         """Measure once, update the peak, return the current total in MiB."""
         import psutil
 
-        try:
-            now = tree_memory_mb(self.pid, self.include_root)
-        except (ValueError, psutil.NoSuchProcess):  # the process has ended
-            return 0.0
-        self.peak_mb = max(self.peak_mb, now)
-        return now
+        now = time.monotonic()
+        if now - self._listed >= self.refresh:
+            # Finding the descendants scans every process on the machine: done every `refresh` seconds, not every
+            # poll, so that the poller stays cheap next to what it measures on a busy machine.
+            try:
+                tree = list(_tree(self.pid))
+            except ValueError:  # the process has ended
+                return 0.0
+            self._procs, self._listed = tree if self.include_root else tree[1:], now
+        total = 0
+        for proc in self._procs:
+            try:
+                total += proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):  # a worker that just exited
+                pass
+        self.peak_mb = max(self.peak_mb, total / 2**20)
+        return total / 2**20
 
     def _poll(self) -> None:
         while not self._stop.wait(self.interval):
