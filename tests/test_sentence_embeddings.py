@@ -182,6 +182,23 @@ def test_anisotropy_and_geometry_summary() -> None:
     assert g["alignment"] == 0 and g["AUC"] == 1.0 and g["average cosine"] == pytest.approx(raw)
 
 
+def test_published_table_poolings() -> None:
+    t = data.load_simcse_zh_table()
+    plain = ["BERT", "RoBERTa", "NEZHA", "WoBERT", "RoFormer"]
+    tasks = [j for j, c in enumerate(t.columns) if c != "PAWSX"]
+
+    def gap(layer: int) -> float:  # P1 − P4, mean over plain encoders and four tasks
+        rows = {p: [t.rows.index(f"{e}-{p}") for e in plain] for p in ("P1", "P4")}
+        p1, p4 = (t.values[np.ix_(rows[p], tasks, [layer])] for p in ("P1", "P4"))
+        return float(np.mean(p1 - p4))
+
+    assert gap(0) == pytest.approx(-7.239, abs=1e-3) and gap(2) == pytest.approx(-0.256, abs=1e-3)
+    simcse_p2 = np.mean([t.values[t.rows.index(f"{e}-P2"), j, 2] for e in plain[:3] for j in tasks])
+    others = [np.mean([t.values[t.rows.index(f"{e}-{p}"), j, 2] for e in plain for j in tasks])
+              for p in ("P1", "P3", "P4")]
+    assert simcse_p2 < min(others) - 10
+
+
 # ------------------------------------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("call, error, name", [
     (lambda: se.whitening_params(np.ones((5, 3)) * [1, 2, 3]), ValueError, "rank"),
@@ -249,7 +266,7 @@ def test_e5_whitening_and_simcse(e5_corpus) -> None:
     # e5's own pooling is strongly anisotropic; whitening centres it
     assert se.average_cosine(held_out.before) > 0.8
     before = se.geometry_summary(held_out.before, q_inputs.before, li, ri, labels)
-    k = min(len(questions) - 1, 384)
+    k = se.whitening_params(q_inputs.before)[1].shape[1]
     (auc_white,) = se.whitening_auc_curve(q_inputs.before, li, ri, labels, [k])
     assert auc_white < before["AUC"]  # whitening does not help a contrastively trained encoder here
     def post_loss(h0: torch.Tensor, h1: torch.Tensor, tau: float = 0.05) -> torch.Tensor:

@@ -46,18 +46,25 @@ def _rows(X: ArrayLike, name: str = "X", min_rows: int = 1) -> NDArray[np.float6
 
 def whitening_params(X: ArrayLike, k: int | None = None, ddof: int = 0) -> tuple[NDArray[np.float64],
                                                                                   NDArray[np.float64]]:
-    """μ (d,) and W (d, k) with cov((X − μ)W) = I: W = UΛ^(−1/2) from Σ = UΛUᵀ, eigenvalues in decreasing order."""
+    """μ (d,) and W (d, k) with cov((X − μ)W) = I: W = UΛ^(−1/2) from Σ = UΛUᵀ, eigenvalues in decreasing order.
+
+    ``k=None`` keeps every direction of non-zero variance: all d of them unless the vectors lie in a subspace (fewer
+    rows than dimensions, or LayerNorm outputs, whose coordinates obey one linear constraint).
+    """
     X = _rows(X, "X", 2)
     d = X.shape[1]
-    k = d if k is None else validate.integer(k, "k", 1, d)
+    k = None if k is None else validate.integer(k, "k", 1, d)
     ddof = validate.integer(ddof, "ddof", 0, 1)
     if X.shape[0] - ddof < 1:
         raise ValueError(f"X must have more than {ddof} rows for ddof={ddof}")
     mu = X.mean(0)
     sigma = (X - mu).T @ (X - mu) / (X.shape[0] - ddof)
     lam, U = np.linalg.eigh(sigma)
-    lam, U = lam[::-1][:k], U[:, ::-1][:, :k]
-    if lam[-1] <= 1e-12 * max(lam[0], 1e-300):
+    lam, U = lam[::-1], U[:, ::-1]
+    if k is None:  # a null direction's eigenvalue is rounding noise, many orders below the largest
+        k = max(1, int(np.sum(lam > 1e-8 * max(lam[0], 1e-300))))
+    lam, U = lam[:k], U[:, :k]
+    if lam[-1] <= 1e-8 * max(lam[0], 1e-300):
         raise ValueError(f"X has a covariance of rank below k={k} (more dimensions than independent rows?): "
                          "choose a smaller k or more rows")
     return mu, U / np.sqrt(lam)
@@ -148,14 +155,14 @@ def uniformity(X: ArrayLike, t: float = 2.0, normalize: bool = True, max_rows: i
 
 
 def anisotropy(vectors: dict[str, ArrayLike]) -> dict[str, tuple[float, float]]:
-    """{name: (average cosine, average cosine after whitening)} for each set of vectors (whitening keeps at most
-    n − 1 directions, the rank of n centred vectors)."""
+    """{name: (average cosine, average cosine after whitening)} for each set of vectors (whitening keeps every
+    direction of non-zero variance)."""
     if not isinstance(vectors, dict) or not vectors:
         raise TypeError(f"vectors must be a non-empty dict of name → array, got {type(vectors).__name__}")
     out = {}
     for name, v in vectors.items():
         v = _rows(v, f"vectors[{name!r}]", 3)
-        mu, W = whitening_params(v, k=min(len(v) - 1, v.shape[1]))
+        mu, W = whitening_params(v)
         out[name] = (average_cosine(v), average_cosine((v - mu) @ W))
     return out
 
@@ -205,9 +212,8 @@ def whitening_auc_curve(vectors: ArrayLike, left: ArrayLike, right: ArrayLike, l
     v = _rows(vectors, "vectors", 3)
     if isinstance(ks, (str, bytes)) or not isinstance(ks, Sequence) or not ks:
         raise TypeError(f"ks must be a non-empty sequence of dimensions, got {type(ks).__name__}")
-    top = min(len(v) - 1, v.shape[1])
-    ks = [validate.integer(k, "ks", 1, top) for k in ks]
-    mu, W = whitening_params(v, k=max(ks))
+    mu, W = whitening_params(v)
+    ks = [validate.integer(k, "ks", 1, W.shape[1]) for k in ks]
     return [pair_auc((v - mu) @ W[:, :k], left, right, labels) for k in ks]
 
 
@@ -296,9 +302,10 @@ class SkewedPairs:
 
 
 def skewed_pairs(n: int = 4000, d: int = 16, nuisance: int = 0, seed: int = 1, offset: float = 5.0,
-                 nuisance_scale: float = 20.0) -> SkewedPairs:
+                 nuisance_scale: float = 0.05) -> SkewedPairs:
     """Latent z ~ N(0, I), partner ρz + √(1−ρ²)ε with ρ ~ U(0, 1), seen as x = zA + b with A = U diag(s) Q (s from
-    10 to 0.1) and a large offset b; ``nuisance`` extra high-variance coordinates carry only noise."""
+    10 to 0.1) and a large offset b; ``nuisance`` extra coordinates of small variance carry only noise (whitening
+    blows them up to unit variance; whitening-k with k = d drops them)."""
     n, d = validate.integer(n, "n", 4, 200_000), validate.integer(d, "d", 2, 512)
     nuisance = validate.integer(nuisance, "nuisance", 0, 512)
     seed = validate.integer(seed, "seed", 0, 2**32 - 1)
@@ -472,8 +479,8 @@ def plot_pair_explorer(vectors: dict[str, ArrayLike], pooling: str, k: int | str
         raise ValueError(f"pooling must be one of the keys of vectors, got {pooling!r}")
     v = _rows(vectors[pooling], "vectors", 3)
     if k != "raw":
-        mu, W = whitening_params(v, k=validate.integer(k, "k", 1, min(len(v) - 1, v.shape[1])))
-        v = (v - mu) @ W
+        mu, W = whitening_params(v)
+        v = (v - mu) @ W[:, :validate.integer(k, "k", 1, W.shape[1])]
     cos = pair_cosines(v[np.asarray(left)], v[np.asarray(right)])
     labels = validate.integers(labels, "labels", 0, 1, ndim=1)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9.6, 3.4))

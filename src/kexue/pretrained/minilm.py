@@ -50,9 +50,16 @@ def load_minilm(dropout: float = 0.1, max_length: int = 256) -> MiniLM:
     _require("transformers", "transformers")
     from tokenizers import Tokenizer
     from transformers import BertModel
+    from transformers.utils import logging as hf_logging
 
-    model = BertModel.from_pretrained(path, local_files_only=True, hidden_dropout_prob=dropout,
-                                      attention_probs_dropout_prob=dropout)
+    quiet = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in the chapters
+    try:
+        model = BertModel.from_pretrained(path, local_files_only=True, hidden_dropout_prob=dropout,
+                                          attention_probs_dropout_prob=dropout)
+    finally:
+        if quiet:
+            hf_logging.enable_progress_bar()
     model.eval()
     return MiniLM(model, Tokenizer.from_file(str(path / "tokenizer.json")), "all-MiniLM-L6-v2", max_length)
 
