@@ -17,7 +17,7 @@ TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX) )
 # The interpreters `make test-pythons` installs the package into (without PyTorch) and runs the unit tests with.
 PYTHONS ?= 3.12 3.13
 
-.PHONY: setup book test test-quick test-pythons lock bench serve student clean apt assets
+.PHONY: setup book test test-quick test-pythons lock bench serve lab student instructor bundle clean apt assets
 
 setup: $(VENV)/.installed assets apt
 
@@ -68,8 +68,25 @@ bench: setup
 serve:
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
 
-student: setup
-	$(BIN)/jupyter lab book
+# JupyterLab on the chapters (LAB=_build/student/book opens the student edition instead).
+LAB ?= book
+lab: setup
+	$(BIN)/jupyter lab $(LAB)
+
+# The teaching kit, from the same chapter sources (tools/editions.py, tools/bundle.py); written under $(KIT).
+KIT ?= _build
+# Student edition: solutions removed, every check kept; notebooks for JupyterLab (make lab LAB=...) or Colab.
+student: $(VENV)/.installed
+	$(BIN)/python tools/editions.py student $(KIT)/student
+	@echo "Open it with: make lab LAB=$(KIT)/student/book (or upload a notebook to Colab)."
+
+# Instructor edition: solutions and instructor notes, nbgrader metadata, and an nbgrader source/ folder.
+instructor: $(VENV)/.installed
+	$(BIN)/python tools/editions.py instructor $(KIT)/instructor
+
+# One archive to take home: the student edition, the kexue wheel, constraints.txt, requirements.txt, a README.
+bundle: $(VENV)/.installed
+	$(BIN)/python tools/bundle.py $(KIT)/kexue-course.zip
 
 clean:
 	rm -rf _build

@@ -1,8 +1,8 @@
 """Topic benchmark for chapter 06 (HiPPO): the O(N) LegS product and solve against dense linear algebra.
 
 `run()` times `kexue.hippo.legs_matvec` and `legs_solve` for N = 2^4 .. 2^20 and the dense alternatives where they
-fit in memory and time, fits the log-log slope of time against N, writes `benchmarks/hippo_scaling.csv` (read by the
-chapter) and returns the Markdown for benchmarks/RESULTS.md.
+fit in memory and time, fits the log-log slope of time against N, writes `benchmarks/hippo_scaling.csv` (a wider
+range than the live measurement chapter 06 makes) and returns the Markdown for benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 

@@ -10,19 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from torch import nn  # noqa: E402
-
 from kexue import exercises, ogan  # noqa: E402
-from kexue.data import digits_split  # noqa: E402
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    train, test = digits_split()
-    return (train.images.reshape(len(train), -1) / 8 - 1, train.labels,
-            test.images.reshape(len(test), -1) / 8 - 1, test.labels)
 
 
 def passes(exercise_id: str, answer) -> bool:
@@ -66,73 +56,75 @@ def test_exercise_typical_set() -> None:
     assert "raised" in exercises.check("ogan-typical-set", lambda n: None).message
 
 
-def reference_routing(E, G, x, z):
-    out = {}
-    for term in ("t1", "t2"):
-        for p in [*E.parameters(), *G.parameters()]:
-            p.grad = None
-        ogan.ogan_terms(E, G, x, z)[term].mean().backward()
-        for name, net in (("E", E), ("G", G)):
-            out[f"{term}_{name}"] = math.sqrt(sum(float((p.grad**2).sum()) for p in net.parameters()
-                                                  if p.grad is not None))
-    return out
+def variant_loss(E, G, x, z):
+    terms = ogan.ogan_terms(E, G, x, z)
+    corr = ogan.pearson(z, E(G(z).detach()))
+    return (terms["t1"] + terms["t2"] - 0.5 * corr).mean() + 0.25 * terms["qp"].mean()
 
 
-def test_exercise_routing() -> None:
-    assert passes("ogan-routing", reference_routing)
+def test_exercise_routing_variant() -> None:
+    assert passes("ogan-routing", variant_loss)
+    # the official loss: the correlation still trains the generator
+    feedback = exercises.check("ogan-routing", lambda E, G, x, z: ogan.ogan_loss(E, G, x, z)[0])
+    assert not feedback.passed and "encoder E is right" in feedback.message and "generator" in feedback.message
+    assert "detach" not in feedback.message and "pearson" not in feedback.message  # no answer in the feedback
 
-    def accumulating(E, G, x, z):  # forgets to zero the gradients between the two terms
-        out = {}
-        for term in ("t1", "t2"):
-            ogan.ogan_terms(E, G, x, z)[term].mean().backward()
-            for name, net in (("E", E), ("G", G)):
-                out[f"{term}_{name}"] = math.sqrt(sum(float((p.grad**2).sum()) for p in net.parameters()
-                                                      if p.grad is not None))
-        return out
+    def encoder_cut(E, G, x, z):  # the stop-gradient on the wrong side: the correlation trains G, not E
+        terms = ogan.ogan_terms(E, G, x, z)
+        with torch.no_grad():
+            frozen = [p.detach().clone() for p in E.parameters()]
+        corr = ogan.pearson(z, torch.func.functional_call(E, dict(zip([n for n, _ in E.named_parameters()], frozen)),
+                                                          (G(z),)))
+        return (terms["t1"] + terms["t2"] - 0.5 * corr).mean() + 0.25 * terms["qp"].mean()
 
-    assert not passes("ogan-routing", accumulating)
-    assert not passes("ogan-routing", lambda E, G, x, z: {k: 1.0 for k in ogan.ROUTING_KEYS})
-    assert not passes("ogan-routing", lambda E, G, x, z: {"t1": 0.0})
+    feedback = exercises.check("ogan-routing", encoder_cut)
+    assert not feedback.passed and "encoder E differs" in feedback.message
+    no_sg = lambda E, G, x, z: (E(x).mean() - E(G(z)).mean()) + 0.0 * z.sum()  # noqa: E731
+    assert not passes("ogan-routing", no_sg)
+    # do-nothing answers
+    feedback = exercises.check("ogan-routing", lambda E, G, x, z: torch.tensor(0.0))
+    assert not feedback.passed and "no gradient" in feedback.message
+    feedback = exercises.check("ogan-routing", lambda E, G, x, z: variant_loss(E, G, x, z).detach())
+    assert not feedback.passed and "no gradient" in feedback.message
+    assert not passes("ogan-routing", lambda E, G, x, z: None)
+    assert not passes("ogan-routing", lambda E, G, x, z: ogan.ogan_terms(E, G, x, z)["t1"])  # not a scalar
     assert "raised" in exercises.check("ogan-routing", lambda E, G, x, z: 1 / 0).message
+    assert not passes("ogan-routing", 0.5)
 
 
-class DigitPicker(nn.Module):
-    """A 'generator' that returns real training digits: a diverse one (chosen by z) or a collapsed one."""
-
-    def __init__(self, images: np.ndarray, collapsed: bool) -> None:
-        super().__init__()
-        self.first = nn.Linear(16, 1)
-        self.images = torch.as_tensor(images, dtype=torch.float32)
-        self.collapsed = collapsed
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if self.collapsed:
-            return self.images[:1].expand(len(z), -1)
-        index = (z[:, :4].abs() * 1000).long().sum(1) % len(self.images)
-        return self.images[index]
+def mse_parts(z, c):
+    mean = (z.mean(-1) - c.mean(-1)) ** 2
+    spread = (z.std(-1) - c.std(-1)) ** 2
+    return mean, spread, 2 * z.std(-1) * c.std(-1) * (1 - ogan.pearson(z, c))
 
 
-def test_exercise_mse_collapse(digits) -> None:
-    Xtr, ytr = digits[0], digits[1]
-    diverse, collapsed = DigitPicker(Xtr, False), DigitPicker(Xtr[ytr <= 1], False)  # only 0s and 1s
-    assert passes("ogan-mse-collapse", {"mse": collapsed, "corr": diverse})
-    # do-nothing answers: one constant image, or an untrained generator, in place of the MSE model
-    constant = DigitPicker(Xtr, True)
-    feedback = exercises.check("ogan-mse-collapse", {"mse": constant, "corr": diverse})
-    assert not feedback.passed and "same image" in feedback.message
-    torch.manual_seed(0)
-    _, untrained = ogan.make_mlp_ogan()
-    feedback = exercises.check("ogan-mse-collapse", {"mse": untrained, "corr": diverse})
-    assert not feedback.passed and "train" in feedback.message
-    feedback = exercises.check("ogan-mse-collapse", {"mse": diverse, "corr": diverse})
-    assert not feedback.passed and "still" in feedback.message
-    assert not passes("ogan-mse-collapse", {"mse": collapsed, "corr": collapsed})
-    assert not passes("ogan-mse-collapse", (collapsed, diverse))
-    assert not passes("ogan-mse-collapse", {"mse": 1, "corr": 2})
+def test_exercise_mse_parts() -> None:
+    assert passes("ogan-mse-parts", mse_parts)
+    # the right total, split wrongly: all in the direction part
+    everything = lambda z, c: (0 * z[:, 0], 0 * z[:, 0], ((z - c) ** 2).mean(-1))  # noqa: E731
+    feedback = exercises.check("ogan-mse-parts", everything)
+    assert not feedback.passed and "split" in feedback.message
+
+    def sample_std(z, c):  # ddof = 1 in the spreads
+        s_z, s_c = z.std(-1, ddof=1), c.std(-1, ddof=1)
+        return (z.mean(-1) - c.mean(-1)) ** 2, (s_z - s_c) ** 2, 2 * s_z * s_c * (1 - ogan.pearson(z, c))
+
+    assert not passes("ogan-mse-parts", sample_std)
+    no_two = lambda z, c: (*mse_parts(z, c)[:2], mse_parts(z, c)[2] / 2)  # noqa: E731
+    feedback = exercises.check("ogan-mse-parts", no_two)
+    assert not feedback.passed and "direction on 0" in feedback.message
+    # do-nothing answers
+    assert not passes("ogan-mse-parts", lambda z, c: (0.0, 0.0, 0.0))
+    assert not passes("ogan-mse-parts", lambda z, c: None)
+    assert "three" in exercises.check("ogan-mse-parts", lambda z, c: (1.0, 2.0)).message
+    assert "raised" in exercises.check("ogan-mse-parts", lambda z, c: 1 / 0).message
+    assert not passes("ogan-mse-parts", 3)
+    message = exercises.check("ogan-mse-parts", everything).message
+    assert "std" not in message and "avg" not in message  # no formula in the feedback
 
 
 def test_every_ogan_exercise_is_registered() -> None:
-    ids = {"ogan-pearson", "ogan-invariances", "ogan-typical-set", "ogan-routing", "ogan-mse-collapse",
+    ids = {"ogan-pearson", "ogan-invariances", "ogan-typical-set", "ogan-routing", "ogan-mse-parts",
            "ogan-null-correlation", "ogan-param-count"}
     assert ids <= set(exercises.registered())
 

@@ -760,6 +760,92 @@ def test_chapter_06_compares_with_the_article_only():
     assert "Beyond the article: S4's Fourier closure" in text and "cont2discrete" in text
 
 
+def test_chapter_06_fits_its_slopes_on_its_own_run_and_keeps_machinery_out():
+    """The scaling slope is fitted on the page's live timings, not on a committed benchmark file, and the lesson
+    does not set threads or start process pools itself (the module does, behind one call)."""
+    text = (Path(__file__).resolve().parents[1] / "book" / "06-hippo.md").read_text(encoding="utf-8")
+    assert "hippo_scaling.csv" not in text and "hippo.loglog_slope(t" in text
+    for machinery in ("set_threads", "threadpool", "ProcessPool", "multiprocessing", "perf_counter"):
+        assert machinery not in text
+    assert text.count("```{code-cell}") <= 42, "chapter 06 is growing back into a very long page"
+
+
+def test_run_grid_and_error_table():
+    runs = h.run_grid("legs", [(4, 50), (8, 50)], ["zoh", "forward"])
+    assert list(runs.columns) == ["N", "K", "method", "coef", "recon", "projection only", "rho", "run"]
+    assert len(runs) == 4 and runs["rho"].isna().all()
+    zoh = runs.query("N == 8 and method == 'zoh'").iloc[0]
+    assert zoh["coef"] < 1e-12 and zoh["run"].N == 8 and zoh["run"].eps == 1 / 50
+    table = h.error_table(runs)
+    assert list(table.columns) == ["projection only", "zoh", "forward"]
+    assert table.loc[(8, 50), "zoh"] == f"{zoh['coef']:.3g} / {zoh['recon']:.4g}"
+    legt = h.run_grid("legt", [(4, 100)], ["forward"], T=1.5)
+    assert legt["rho"].iloc[0] == h.memory_run("legt", 4, 0.01, "forward", T=1.5).spectral_radius
+    with pytest.raises(ValueError, match="methods"):
+        h.run_grid("legt", [(4, 100)], ["bilinear-log"])
+    with pytest.raises(ValueError, match="cases"):
+        h.run_grid("legs", [4, 100], ["zoh"])
+    with pytest.raises(TypeError, match="methods"):
+        h.run_grid("legs", [(4, 100)], "zoh")
+    with pytest.raises(ValueError, match="runs"):
+        h.run_grid("legs", [(4, 100)] * 100, ["zoh", "forward", "backward"])
+    with pytest.raises(TypeError, match="runs"):
+        h.error_table({"N": [1]})
+
+
+def test_step_errors_orders():
+    legs = h.step_errors("legs", 4, [100, 200], ["forward"])
+    assert legs["forward"][0] == h.memory_run("legs", 4, 0.01, "forward").coef_error
+    legt = h.step_errors("legt", 4, [100, 200, 400], ["forward", "bilinear"], T=1.0)
+    forward, bilinear = np.array(legt["forward"]), np.array(legt["bilinear"])
+    assert np.all(forward[:-1] / forward[1:] > 1.7)  # first order: halving the step halves the error
+    assert np.all(bilinear[:-1] / bilinear[1:] > 3.5)  # second order
+    with pytest.raises(ValueError, match="methods"):
+        h.step_errors("legt", 4, [100], ["zoh"])  # the reference itself
+    with pytest.raises(ValueError, match="Ks"):
+        h.step_errors("legs", 4, [0], ["forward"])
+
+
+def test_loglog_slope_and_plot_scaling():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    assert h.loglog_slope({2**k: 3e-6 * 2**k for k in range(4, 10)}) == pytest.approx(1.0)
+    assert h.loglog_slope({8: 1.0, 16: 1.0, 32: 4.0, 64: 16.0}, min_N=32) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="min_N"):
+        h.loglog_slope({8: 1.0, 16: 2.0}, min_N=16)
+    with pytest.raises(TypeError, match="times"):
+        h.loglog_slope([1.0, 2.0])
+    with pytest.raises(ValueError, match="times"):
+        h.loglog_slope({8: 0.0, 16: 1.0})
+    timings = h.scaling_timings([8, 64, 512], dense_max=64)
+    ax = h.plot_scaling(timings, {"legs_solve": 0.9})
+    labels = [line.get_label() for line in ax.lines]
+    assert "legs_solve (slope 0.90)" in labels and "slope 2" in labels and len(ax.lines) == 6
+    plt.close(ax.figure)
+    with pytest.raises(TypeError, match="timings"):
+        h.plot_scaling([1, 2])
+
+
+def test_memory_figure_titles_the_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = h.memory_figure(8, 0.01, "zoh", 1.0)
+    run = h.memory_run("legt", 8, 0.01, "zoh", T=2.0, w=1.0)
+    assert f"{run.coef_error:.3g}" in ax.get_title() and "LegT" in ax.get_title()
+    plt.close(ax.figure)
+    ax = h.memory_figure(8, 0.01, "bilinear-log", None)
+    assert ax.get_title().startswith("LegS")
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="window"):
+        h.memory_figure(8, 0.01, "zoh", 3.0)
+
+
 def test_scaling_timings_and_time_per_call():
     table = h.scaling_timings([8, 64], dense_max=8)
     assert set(table) == {"legs_matvec", "legs_solve", "dense matvec", "dense solve"}

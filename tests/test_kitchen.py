@@ -374,6 +374,28 @@ def test_rule_graph() -> None:
         k.rule_graph(["料酒 ⇒ 姜"])
 
 
+def test_explore_rules_draws_what_it_mines() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, table = k.explore_rules(RECIPES, 0.3, 0.9, drop_salt=False, top=5)
+    found = k.mine(RECIPES, 0.3, 0.9, drop=())
+    assert f"{len(found)} rules" in fig.axes[0].get_title() and "salt kept" in fig.axes[0].get_title()
+    assert list(table["rule"]) == list(k.rules_table(found).head(10)["rule"])
+    plt.close(fig)
+    fig, table = k.explore_rules(RECIPES, 0.3, 0.9, consequent="姜")
+    assert all(rule.endswith("姜") for rule in table["rule"])
+    plt.close(fig)
+    with pytest.raises(TypeError, match="drop_salt"):
+        k.explore_rules(RECIPES, 0.3, 0.9, drop_salt="yes")
+    with pytest.raises(TypeError, match="consequent"):
+        k.explore_rules(RECIPES, 0.3, 0.9, consequent=None)
+    with pytest.raises(ValueError, match="top"):
+        k.explore_rules(RECIPES, 0.3, 0.9, top=0)
+
+
 def test_rules_table() -> None:
     frame = k.rules_table(k.association_rules(k.apriori(RECIPES, 0.3), 10, 0.9))
     assert list(frame.columns) == ["rule", "count", "support", "confidence", "lift"]

@@ -197,6 +197,23 @@ def test_gradient_routing_of_each_term(seed: int) -> None:
     assert norms["mse"][0] > 1e-4 and norms["mse"][1] > 1e-4
 
 
+def test_gradient_norms_table_matches_autograd() -> None:
+    E, G, x, z = tiny(4)
+    terms = ogan.ogan_terms(E, G, x, z)
+    table = ogan.gradient_norms(E, G, {k: terms[k] for k in ("t1", "t2", "qp", "corr")})
+    assert list(table) == ["t1", "t2", "qp", "corr"]
+    for name, row in table.items():
+        e, g = grad_norms(terms[name].mean(), E, G)
+        assert math.isclose(row["|grad| on E"], e, rel_tol=1e-6, abs_tol=1e-12)
+        assert math.isclose(row["|grad| on G"], g, rel_tol=1e-6, abs_tol=1e-12)
+    assert table["t1"]["|grad| on G"] == 0.0 and table["t2"]["|grad| on E"] < 1e-7
+    assert ogan.gradient_norms(E, G, {"fixed": torch.ones(3)}) == {"fixed": {"|grad| on E": 0.0, "|grad| on G": 0.0}}
+    with pytest.raises(TypeError, match="terms"):
+        ogan.gradient_norms(E, G, [terms["t1"]])
+    with pytest.raises(TypeError, match="terms"):
+        ogan.gradient_norms(E, G, {})
+
+
 def test_one_loss_gives_each_network_its_own_objective() -> None:
     """E minimises t1 + 0.25 qp - 0.5 corr; G minimises avg E(G(z)) - 0.5 corr (no stop-gradients needed)."""
     E, G, x, z = tiny(3)
@@ -389,6 +406,21 @@ def test_the_digits_experiment_reaches_its_thresholds(digits) -> None:
     assert clf.score(Xte, yte) > 0.95
     assert clf.score(ogan.reconstruct(E, G, Xte), yte) > 0.8
     assert ogan.linear_probe(E, Xtr, ytr, Xte, yte) > 0.85
+
+
+def test_encoder_report_of_an_untrained_pair(digits) -> None:
+    Xtr, ytr, Xte, yte = digits
+    torch.manual_seed(0)
+    E, G = ogan.make_mlp_ogan()
+    report = ogan.encoder_report(E, G, Xtr, ytr, Xte, yte, n_classifier=500)
+    assert set(report) == {"rho", "probe", "acc_real", "acc_recon"}
+    assert abs(report["rho"]) < 0.1  # an untrained encoder does not recover the noise
+    assert report["acc_real"] > 0.9 and report["acc_recon"] < 0.4
+    assert report["rho"] == ogan.code_correlation(E, G)
+    with pytest.raises(ValueError, match="n_classifier"):
+        ogan.encoder_report(E, G, Xtr, ytr, Xte, yte, n_classifier=0)
+    with pytest.raises(ValueError, match="y_train"):
+        ogan.encoder_report(E, G, Xtr, ytr[:10], Xte, yte)
 
 
 def test_batchnorm_statistics_match_a_keras_summary() -> None:

@@ -31,11 +31,19 @@ def render(book: Path) -> str:
     """The ledger tables of every chapter that has one, as MyST Markdown."""
     chapters = [c for c in ledger.chapters() if (book / f"{c}.ipynb").exists()]
     counts = {c: ledger.status_counts(c) for c in chapters}
-    lines = ["| chapter | " + " | ".join(ledger.STATUSES) + " |", "|---" * (len(ledger.STATUSES) + 1) + "|"]
+    fixes = {c: sum(claim.correction for claim in ledger.load(c).claims) for c in chapters}
+    lines = ["| chapter | " + " | ".join(ledger.STATUSES) + " | claims | corrects the article |",
+             "|---" * (len(ledger.STATUSES) + 3) + "|"]
     for c in chapters:
-        lines.append(f"| {{doc}}`{c}` | " + " | ".join(str(counts[c][s]) for s in ledger.STATUSES) + " |")
+        lines.append(f"| {{doc}}`{c}` | " + " | ".join(str(counts[c][s]) for s in ledger.STATUSES)
+                     + f" | {sum(counts[c].values())} | {fixes[c]} |")
     total = {s: sum(counts[c][s] for c in chapters) for s in ledger.STATUSES}
-    lines.append("| **all chapters** | " + " | ".join(f"**{total[s]}**" for s in ledger.STATUSES) + " |")
+    lines.append("| **all chapters** | " + " | ".join(f"**{total[s]}**" for s in ledger.STATUSES)
+                 + f" | **{sum(total.values())}** | **{sum(fixes.values())}** |")
+    waiting = sorted(p.stem for p in book.glob("_teaching/[0-9][0-9]-*.yml") if p.stem not in chapters)
+    if waiting:
+        lines += ["", "Chapters without a ledger yet: " + ", ".join(waiting) + "."]
+    lines += ["", "The places where a chapter corrects the article are gathered on {doc}`errata`."]
     for c in chapters:
         led = ledger.load(c)
         lines += ["", f"## {_title(book, c)}", "", f"Chapter {{doc}}`{c}`, after <{led.article}>.", "",

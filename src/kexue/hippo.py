@@ -43,14 +43,15 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "LEGS_METHODS", "LEGS_NORMS", "LEGT_NORMS", "LTI_METHODS", "MemoryRun", "affine_scan", "discretize",
+    "LEGS_METHODS", "LEGS_NORMS", "LEGT_NORMS", "LTI_METHODS", "MemoryRun", "affine_scan", "discretize", "error_table",
     "fourier_project", "fourier_reconstruct", "fourier_scaled_matrices", "fourier_window_matrices", "httyh_kernel",
     "impulse_response", "legendre", "legendre_orthonormal", "legs_first_state", "legs_from_projection",
     "legs_impulse_memory", "legs_matrices", "legs_matvec", "legs_solve", "legs_step", "legt_eigenvalues",
-    "legt_euler_threshold", "legt_from_projection", "legt_matrices", "lmu_matrices", "memory_run",
-    "midpoint_samples", "norm_scale", "plot_memory", "project_history", "project_window", "reconstruct",
-    "reconstruction_error", "relative_error", "rescale", "run_legs", "run_lti", "sawtooth_partial_sum",
-    "scaling_timings", "test_signal", "time_per_call",
+    "legt_euler_threshold", "legt_from_projection", "legt_matrices", "lmu_matrices", "loglog_slope",
+    "memory_figure", "memory_run", "midpoint_samples", "norm_scale", "plot_memory", "plot_scaling", "project_history",
+    "project_window", "reconstruct",
+    "reconstruction_error", "relative_error", "rescale", "run_grid", "run_legs", "run_lti",
+    "sawtooth_partial_sum", "scaling_timings", "step_errors", "test_signal", "time_per_call",
 ]
 
 LegTNorm = Literal["su", "paper", "lmu"]
@@ -795,3 +796,140 @@ def scaling_timings(sizes: Any, dense_max: int = 512, seed: int = 0) -> dict[str
             table["dense matvec"][N] = time_per_call(lambda A=A, v=v: A @ v)
             table["dense solve"][N] = time_per_call(lambda M=M, v=v: np.linalg.solve(M, v))
     return table
+
+
+# ------------------------------------------------------------------------------------------------ chapter tables
+_MAX_GRID_RUNS = 200  # a grid of runs larger than this is not a classroom computation
+
+
+def _methods(methods: Any, name: str, allowed: tuple[str, ...]) -> list[str]:
+    """A non-empty list of method names, each one of ``allowed``."""
+    if isinstance(methods, str) or not isinstance(methods, (list, tuple)):
+        raise TypeError(f"{name} must be a list of method names, got {type(methods).__name__}")
+    if not methods:
+        raise ValueError(f"{name} must name at least one method")
+    return [_check_choice(m, name, allowed) for m in methods]
+
+
+def run_grid(memory: str, cases: Any, methods: Any, T: float = 1.0) -> Any:
+    """Run ``memory_run`` for every (N, K) in ``cases`` and every method, with eps = 1/K on [0, T].
+
+    Returns a pandas DataFrame with one row per run: N, K, method, coef, recon, projection only (the reconstruction
+    error of the exact coefficients), rho (the spectral radius of the step matrix, LegT only) and the run itself.
+    """
+    import pandas as pd
+
+    memory = _check_choice(memory, "memory", ("legt", "legs"))
+    cases = validate.integers(cases, "cases", minimum=1, maximum=10**5, ndim=2)
+    if cases.shape[1] != 2 or not len(cases):
+        raise ValueError(f"cases must be a list of (N, K) pairs, got shape {cases.shape}")
+    methods = _methods(methods, "methods", LTI_METHODS[:4] if memory == "legt" else LEGS_METHODS)
+    T = _check_real(T, "T", positive=True)
+    if len(cases) * len(methods) > _MAX_GRID_RUNS:
+        raise ValueError(f"cases and methods ask for {len(cases) * len(methods)} runs; at most {_MAX_GRID_RUNS}")
+    rows = []
+    for N, K in cases.tolist():
+        for method in methods:
+            run = memory_run(memory, N, 1 / K, method, T=T)
+            rows.append({"N": N, "K": K, "method": method, "coef": run.coef_error, "recon": run.recon_error,
+                         "projection only": run.best_recon_error, "rho": run.spectral_radius, "run": run})
+    return pd.DataFrame(rows)
+
+
+def error_table(runs: Any) -> Any:
+    """The runs of ``run_grid`` as a table: one row per (N, K), one column per method, each cell
+    "coefficient error / reconstruction error", after a column with the projection-only error."""
+    import pandas as pd
+
+    if not isinstance(runs, pd.DataFrame) or not {"N", "K", "method", "coef", "recon"} <= set(runs.columns):
+        raise TypeError("runs must be the DataFrame that run_grid returns")
+    cells = runs.assign(value=[f"{c:.3g} / {r:.4g}" for c, r in zip(runs["coef"], runs["recon"])])
+    table = cells.pivot(index=["N", "K"], columns="method", values="value")[list(dict.fromkeys(runs["method"]))]
+    best = runs.groupby(["N", "K"])["projection only"].first()
+    table.insert(0, "projection only", best.map("{:.4g}".format))
+    return table
+
+
+def step_errors(memory: str, N: int, Ks: ArrayLike, methods: Any, T: float = 1.0) -> dict[str, list[float]]:
+    """Relative error of each method at t = T for each number of steps per second K (eps = 1/K).
+
+    LegS is compared with the exact projection of the history; LegT (window 1) with the exact (ZOH) solution of the
+    same ODE, so that its closure error cancels and only the discretisation error remains.
+    """
+    memory = _check_choice(memory, "memory", ("legt", "legs"))
+    N = _check_int(N, "N", high=256)
+    Ks = validate.integers(Ks, "Ks", minimum=1, maximum=10**5, ndim=1).tolist()
+    methods = _methods(methods, "methods", LTI_METHODS[:3] if memory == "legt" else LEGS_METHODS)
+    T = _check_real(T, "T", positive=True)
+    if len(Ks) * len(methods) > _MAX_GRID_RUNS:
+        raise ValueError(f"Ks and methods ask for {len(Ks) * len(methods)} runs; at most {_MAX_GRID_RUNS}")
+    if memory == "legs":
+        return {m: [memory_run("legs", N, 1 / K, m, T=T).coef_error for K in Ks] for m in methods}
+    A, B = legt_matrices(N)
+    errors: dict[str, list[float]] = {m: [] for m in methods}
+    for K in Ks:
+        u = midpoint_samples(test_signal, 1 / K, T)
+        reference = run_lti(*discretize(A, B, 1 / K, "zoh"), u)[-1]
+        for m in methods:
+            errors[m].append(relative_error(run_lti(*discretize(A, B, 1 / K, m), u)[-1], reference))
+    return errors
+
+
+def memory_figure(N: int = 32, dt: float = 0.005, method: str = "bilinear", window: float | None = 1.0) -> Axes:
+    """The explorer's picture: a LegT memory (window in seconds) or LegS (window None) of the test signal at T = 2."""
+    dt = _check_real(dt, "dt", positive=True)
+    if dt > 1 or abs(2 / dt - round(2 / dt)) > 1e-9 * (2 / dt):
+        raise ValueError(f"dt must divide the 2 s of signal into whole steps, got {dt}")
+    if window is None:
+        run = memory_run("legs", N, dt, method, T=2.0)
+        what = "LegS, all of [0, 2]"
+    else:
+        window = _check_real(window, "window", positive=True)
+        if window > 2:
+            raise ValueError(f"window must be at most the 2 s of signal, got {window}")
+        run = memory_run("legt", N, dt, method, T=2.0, w=window)
+        what = f"LegT, window {window} s"
+    ax = plot_memory(run)
+    ax.set_title(f"{what}: N = {N}, Δt = {dt} s, {method}; coefficient error {run.coef_error:.3g}")
+    ax.legend(fontsize="x-small", loc="lower left")
+    return ax
+
+
+def loglog_slope(times: Any, min_N: int = 1) -> float:
+    """The least-squares slope of log(time) against log(N) over the entries {N: seconds} with N >= min_N."""
+    if not isinstance(times, dict):
+        raise TypeError(f"times must be a dict {{N: seconds}}, got {type(times).__name__}")
+    min_N = _check_int(min_N, "min_N")
+    points = [(_check_int(N, "times", 1), _check_real(t, "times", positive=True)) for N, t in times.items()]
+    points = [(N, t) for N, t in points if N >= min_N]
+    if len({N for N, _ in points}) < 2:
+        raise ValueError(f"times must hold at least two sizes N >= min_N = {min_N}")
+    N, t = np.log(np.array(points, dtype=float)).T
+    return float(np.polyfit(N, t, 1)[0])
+
+
+def plot_scaling(timings: Any, slopes: Any = None, ax: Axes | None = None) -> Axes:
+    """Time per call against N (log-log) for each routine of ``scaling_timings``, with reference slopes 1 and 2."""
+    import matplotlib.pyplot as plt
+
+    if not isinstance(timings, dict) or not all(isinstance(t, dict) for t in timings.values()):
+        raise TypeError("timings must be the dict of dicts that scaling_timings returns")
+    if slopes is not None and not isinstance(slopes, dict):
+        raise TypeError(f"slopes must be a dict {{routine: slope}}, got {type(slopes).__name__}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    for name, times in timings.items():
+        sizes = sorted(times)
+        label = name if slopes is None or name not in slopes else f"{name} (slope {slopes[name]:.2f})"
+        ax.loglog(sizes, [times[N] * 1e6 for N in sizes], "o-", ms=3, label=label)
+    everything = [N for times in timings.values() for N in times]
+    if everything:
+        lo, hi = min(everything), max(everything)
+        ref = np.array([lo, hi], dtype=float)
+        start = min(t for times in timings.values() for t in times.values()) * 1e6
+        ax.loglog(ref, start * ref / lo, ":", color="0.5", label="slope 1")
+        ax.loglog(ref, start * (ref / lo) ** 2, "--", color="0.5", label="slope 2")
+    ax.set(xlabel="N (number of coefficients)", ylabel="time per call (µs)",
+           title="O(N) LegS routines against dense linear algebra (this run)")
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax

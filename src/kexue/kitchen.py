@@ -435,6 +435,9 @@ def communities(graph, method: str = "louvain", seed: int = 0) -> tuple[list[set
 
 # --- The article's published numbers (Su 2016, 18,209 recipes of meishichina.com) ---------------------------------
 ARTICLE_N = 18209
+ARTICLE_MIN_SUPPORT = 0.01  # the thresholds of the article's first rule table
+ARTICLE_MIN_CONFIDENCE = 0.8
+ARTICLE_CHICKEN_CORN_COSINE = 0.94  # Word2Vec: chicken's nearest neighbour, corn, at this cosine similarity
 ARTICLE_TOP16: dict[str, int] = {
     "盐": 11200, "料酒": 4601, "生抽": 4413, "姜": 3671, "葱": 2854, "鸡精": 2579, "白糖": 2440, "糖": 2303,
     "油": 2297, "蒜": 2058, "鸡蛋": 1924, "酱油": 1883, "老抽": 1625, "胡椒粉": 1619, "花椒": 1571, "胡萝卜": 1324,
@@ -638,6 +641,30 @@ def draw_communities(graph, parts: Sequence[set[str]], ax=None, seed: int = 0, l
                             font_family=plt.rcParams["font.family"])
     ax.set_axis_off()
     return ax
+
+
+def explore_rules(transactions: Transactions, min_support: float, min_confidence: float, drop_salt: bool = True,
+                  consequent: str = "", top: int = 40):
+    """The chapter's explorer: mine the rules at these thresholds, chart them by consequent, draw the ``top`` strongest
+    as a graph; returns (figure, table of the ten strongest rules)."""
+    import matplotlib.pyplot as plt
+
+    from kexue.plotting import PALETTE
+
+    drop_salt = validate.boolean(drop_salt, "drop_salt")
+    if not isinstance(consequent, str):
+        raise TypeError(f"consequent must be an ingredient name ('' for all), got {type(consequent).__name__}")
+    top = validate.integer(top, "top", minimum=1, maximum=500)
+    found = mine(transactions, min_support, min_confidence, drop=("盐",) if drop_salt else (),
+                 consequent=consequent.strip() or None)
+    fig, (ax, ax_graph) = plt.subplots(1, 2, figsize=(10, 4), width_ratios=[1.3, 1])
+    tally = Counter(next(iter(r.consequent)) for r in found).most_common(12)
+    ax.bar([w for w, _ in tally], [c for _, c in tally], color=PALETTE["blue"])
+    ax.set(xlabel="consequent", ylabel="rules", title=f"{len(found)} rules (support ≥ {min_support}, "
+           f"confidence ≥ {min_confidence}{'' if drop_salt else ', salt kept'})")
+    draw_rule_graph(rule_graph(found[:top]), ax=ax_graph)
+    ax_graph.set_title(f"the {top} strongest rules: antecedent → consequent (orange)")
+    return fig, rules_table(found).head(10)
 
 
 def plot_embedding(vocab: Sequence[str], embeddings: NDArray[np.float64], ax=None,

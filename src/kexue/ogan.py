@@ -40,8 +40,9 @@ from kexue.validate import integer as _check_int
 from kexue.validate import real as _check_real
 
 __all__ = [
-    "INVARIANCE_CASES", "OFFICIAL_PARAMS", "ROUTING_KEYS", "TrainLog", "batchnorm_statistics", "class_entropy",
-    "code_correlation", "count_parameters", "decode", "decompose", "digit_classifier", "encode", "image_rows",
+    "INVARIANCE_CASES", "OFFICIAL_PARAMS", "TrainLog", "batchnorm_statistics", "class_entropy",
+    "code_correlation", "count_parameters", "decode", "decompose", "digit_classifier", "encode", "encoder_report",
+    "gradient_norms", "image_rows",
     "information_bound", "interpolate", "linear_probe", "make_conv_ogan", "make_mlp_ogan", "nearest_mse",
     "official_architecture", "ogan_loss", "ogan_terms", "pearson", "plot_decomposition", "reconstruct", "sample",
     "standardize", "train_many", "train_ogan",
@@ -180,6 +181,22 @@ def ogan_loss(E: nn.Module, G: nn.Module, x: TensorLike, z: TensorLike, lam1: fl
     stats = {name: float(value.detach().mean()) for name, value in terms.items()}
     stats["loss"] = float(loss.detach())
     return loss, stats
+
+
+def gradient_norms(E: nn.Module, G: nn.Module, terms: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """For each per-sample term, the norm of the gradient of its batch mean on all of E's and all of G's parameters."""
+    E, G = _check_module(E, "E"), _check_module(G, "G")
+    if not isinstance(terms, dict) or not terms or not all(isinstance(v, torch.Tensor) for v in terms.values()):
+        raise TypeError("terms must be a non-empty dict of tensors, as ogan_terms returns")
+    norms = {}
+    for name, value in terms.items():
+        norms[name] = {}
+        for label, net in (("|grad| on E", E), ("|grad| on G", G)):
+            params = list(net.parameters())
+            grads = torch.autograd.grad(value.mean(), params, retain_graph=True, allow_unused=True) \
+                if value.requires_grad else []
+            norms[name][label] = math.sqrt(sum(float((g**2).sum()) for g in grads if g is not None))
+    return norms
 
 
 # --- Models ----------------------------------------------------------------------------------------------------
@@ -593,6 +610,22 @@ def linear_probe(E: nn.Module, X_train: TensorLike, y_train: ArrayLike, X_test: 
         return float(probe.score(f_test, np.asarray(y_test)))
 
 
+def encoder_report(E: nn.Module, G: nn.Module, X_train: TensorLike, y_train: ArrayLike, X_test: TensorLike,
+                   y_test: ArrayLike, n_classifier: int = 2000) -> dict[str, float]:
+    """How good a trained pair is as an encoder: rho on fresh noise, the linear probe on the codes, and a classifier
+    (fitted on the first ``n_classifier`` real training images) reading the real and the reconstructed test images."""
+    n_classifier = _check_int(n_classifier, "n_classifier", 10)
+    X_train, X_test = _images(X_train, "X_train"), _images(X_test, "X_test")
+    y_train, y_test = validate.integers(y_train, "y_train", ndim=1), validate.integers(y_test, "y_test", ndim=1)
+    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
+        raise ValueError(f"X_train and y_train ({len(X_train)}, {len(y_train)}), X_test and y_test ({len(X_test)}, "
+                         f"{len(y_test)}) must have matching lengths")
+    classifier = digit_classifier(X_train[:n_classifier], y_train[:n_classifier])
+    return {"rho": code_correlation(E, G), "probe": linear_probe(E, X_train, y_train, X_test, y_test),
+            "acc_real": float(classifier.score(X_test, y_test)),
+            "acc_recon": float(classifier.score(reconstruct(E, G, X_test), y_test))}
+
+
 def nearest_mse(X_query: TensorLike, X_ref: TensorLike) -> np.ndarray:
     """For each query image, the per-pixel MSE to its nearest reference image (a memorising baseline)."""
     q, r = _images(X_query, "X_query"), _images(X_ref, "X_ref")
@@ -699,5 +732,3 @@ INVARIANCE_CASES: tuple[str, ...] = (
     "(zh - zh.mean()) / zh.std()",
 )
 """Transformations of zh for exercise ogan-invariances: which leave rho(z, zh) unchanged for every z?"""
-ROUTING_KEYS = ("t1_E", "t1_G", "t2_E", "t2_G")
-"""The keys of the gradient-norm dict asked for in exercise ogan-routing."""

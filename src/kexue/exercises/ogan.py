@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -142,130 +142,148 @@ def typical_set(answer: Any) -> tuple[bool, str]:
     return False, message
 
 
-def _reference_routing(E: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
-    """Gradient norms of the batch means of t1 and t2 with respect to E's and G's parameters."""
+def _variant_reference(E: nn.Module, G: nn.Module, x: torch.Tensor, z: torch.Tensor) -> tuple[list, list]:
+    """The gradients the variant asks for: E on t1 + lam1 qp - lam2 corr, G on avg E(G(z)) alone."""
     import torch
 
     from kexue.ogan import ogan_terms
 
-    norms = {}
-    for term in ("t1", "t2"):
-        terms = ogan_terms(E, G, x, z)
-        grads = torch.autograd.grad(terms[term].mean(), [*E.parameters(), *G.parameters()], allow_unused=True)
-        n_e = len(list(E.parameters()))
-        for net, part in (("E", grads[:n_e]), ("G", grads[n_e:])):
-            sq = sum(float((g**2).sum()) for g in part if g is not None)
-            norms[f"{term}_{net}"] = math.sqrt(sq)
-    return norms
+    terms = ogan_terms(E, G, x, z)
+    e_loss = terms["t1"].mean() + 0.25 * terms["qp"].mean() - 0.5 * terms["corr"].mean()
+    e_grads = torch.autograd.grad(e_loss, list(E.parameters()), allow_unused=True, retain_graph=True)
+    g_grads = torch.autograd.grad(terms["t2"].mean(), list(G.parameters()), allow_unused=True)
+    return list(e_grads), list(g_grads)
+
+
+def _same_gradients(got: Sequence[Any], expected: Sequence[Any]) -> bool:
+    """Whether two lists of parameter gradients agree (None counts as zero)."""
+    import torch
+
+    for g, e in zip(got, expected):
+        if g is None and e is None:
+            continue
+        g = torch.zeros_like(e) if g is None else g
+        e = torch.zeros_like(g) if e is None else e
+        if g.shape != e.shape or not torch.allclose(g, e, rtol=1e-4, atol=1e-7):
+            return False
+    return True
+
+
+def _all_zero(grads: Sequence[Any]) -> bool:
+    return all(g is None or float(g.abs().max()) == 0.0 for g in grads)
 
 
 @register("ogan-routing",
-          hint="For each term, compute the batch mean, backpropagate it alone (gradients zeroed before), and take "
-               "the norm of all of E's, then all of G's, parameter gradients.")
+          hint="Start from the official loss built from ogan.ogan_terms. Only one of its terms reaches a network it "
+               "should not reach in the variant; recompute that term so that one of its inputs is detached.")
 def routing(answer: Any) -> tuple[bool, str]:
-    """A function routing(E, G, x, z) -> {'t1_E', 't1_G', 't2_E', 't2_G': gradient norms}, on a tiny model."""
+    """A function variant_loss(E, G, x, z) -> one scalar whose gradient trains E on t1 + lam1 qp - lam2 corr and G
+    on avg E(G(z)) alone (lam1 = 0.25, lam2 = 0.5), compared with autograd on a tiny model."""
     if not callable(answer):
-        return False, "pass a function routing(E, G, x, z) returning a dict of the four gradient norms."
+        return False, "pass a function variant_loss(E, G, x, z) returning one scalar loss tensor."
     import torch
 
-    from kexue.ogan import ROUTING_KEYS, make_mlp_ogan
+    from kexue.ogan import make_mlp_ogan
 
     torch.manual_seed(0)
     E, G = make_mlp_ogan(n_x=6, n_z=4, hidden=8)
     gen = torch.Generator().manual_seed(1)
     x, z = torch.rand(5, 6, generator=gen) * 2 - 1, torch.randn(5, 4, generator=gen)
-    expected = _reference_routing(E, G, x, z)
-    for p in [*E.parameters(), *G.parameters()]:
-        p.grad = None
-    got, error = call(answer, E, G, x.clone(), z.clone())
+    e_ref, g_ref = _variant_reference(E, G, x, z)
+    loss, error = call(answer, E, G, x.clone(), z.clone())
     if error:
         return False, f"your function raised {error}."
-    if not isinstance(got, dict) or set(got) != set(ROUTING_KEYS):
-        return False, f"return a dict with exactly the keys {ROUTING_KEYS}."
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        return False, "return one scalar torch tensor (take the batch means inside your function)."
+    if not loss.requires_grad:
+        return False, "your loss has no gradient at all: something detaches everything."
+    params = [*E.parameters(), *G.parameters()]
+    grads = list(torch.autograd.grad(loss.reshape(()), params, allow_unused=True))
+    n_e = len(list(E.parameters()))
+    e_got, g_got = grads[:n_e], grads[n_e:]
+    e_ok, g_ok = _same_gradients(e_got, e_ref), _same_gradients(g_got, g_ref)
+    if e_ok and g_ok:
+        return True, "one backward pass gives each network exactly its objective."
+    parts = []
+    for net, ok, got in (("encoder E", e_ok, e_got), ("generator G", g_ok, g_got)):
+        if ok:
+            parts.append(f"the gradient on the {net} is right")
+        elif _all_zero(got):
+            parts.append(f"your loss sends no gradient to the {net}")
+        else:
+            parts.append(f"the gradient on the {net} differs from its objective's")
+    message = "; ".join(parts) + "."
+    if e_ok and not g_ok:
+        message += " The generator still learns from a term it should not see, or misses its own."
+    return False, message[0].upper() + message[1:]
+
+
+def _mse_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """40 batches of pairs (z, c) of lengths 3 to 32, with offsets and scales, some codes nearly collinear."""
+    rng = np.random.default_rng(1903)
+    cases = []
+    for i in range(40):
+        n, batch = int(rng.integers(3, 33)), int(rng.integers(1, 6))
+        z = rng.normal(size=(batch, n))
+        c = (0.8 * z + rng.normal(size=(batch, n)) * (0.1 if i % 4 == 0 else 1.0)) * rng.uniform(0.3, 3)
+        cases.append((z, c + rng.normal(size=(batch, 1)) * 2))
+    return cases
+
+
+def _mse_truth(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from kexue.ogan import pearson
+
+    sz, sc = z.std(-1), c.std(-1)
+    return ((z.mean(-1) - c.mean(-1)) ** 2, (sz - sc) ** 2, 2 * sz * sc * (1 - pearson(z, c)))
+
+
+def _three_arrays(value: Any, batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A returned triple as three float arrays of shape (batch,), or None."""
     try:
-        values = {k: float(v) for k, v in got.items()}
+        parts = tuple(np.broadcast_to(np.asarray(p, dtype=float).reshape(-1), (batch,)) for p in value)
     except (TypeError, ValueError):
-        return False, "each value must be a number (a gradient norm)."
-    zero_ok = sum((values[k] < 1e-6) == (expected[k] < 1e-6) for k in ROUTING_KEYS)
-    close = sum(math.isclose(values[k], expected[k], rel_tol=1e-4, abs_tol=1e-6) for k in ROUTING_KEYS)
-    if close == 4:
-        return True, "all four norms agree with autograd; the zeros are where the stop-gradients put them."
-    if zero_ok == 4:
-        return False, ("which norms vanish is right, but the non-zero norms differ from autograd's "
-                       "(did gradients accumulate between the two backward passes?).")
-    return False, _verdict_count(zero_ok, 4, "zero/non-zero verdicts are")
+        return None
+    return parts if len(parts) == 3 else None
 
 
-@lru_cache(maxsize=1)
-def _reference_digit_classifier() -> Any:
-    """The digit classifier of the chapter (train split, pixels scaled to [-1, 1]), fitted once."""
-    from kexue.data import digits_split
-    from kexue.ogan import digit_classifier
-
-    train, _ = digits_split()
-    return digit_classifier(train.images.reshape(len(train), -1) / 8 - 1, train.labels)
-
-
-@lru_cache(maxsize=1)
-def _reference_train_images() -> np.ndarray:
-    """The chapter's training digits as (n, 64) pixels in [-1, 1]."""
-    from kexue.data import digits_split
-
-    train, _ = digits_split()
-    return train.images.reshape(len(train), -1) / 8 - 1
-
-
-def _trained_generator(images: np.ndarray, name: str) -> str:
-    """An empty string if 450 samples look like the work of a trained digit generator, else what is wrong."""
-    from kexue.ogan import nearest_mse
-
-    if not np.isfinite(images).all():
-        return f"the {name} generator produces non-finite pixels."
-    if float(images.std(axis=0).mean()) < 0.05:
-        return f"the {name} generator gives (almost) the same image for every z: it is not a trained generator."
-    if float(nearest_mse(images, _reference_train_images()).mean()) > NEAREST_DIGIT_MSE:
-        return (f"the {name} generator's samples are far from every training digit: train it "
-                "(as in the chapter) before comparing diversity.")
-    return ""
-
-
-# Mean per-pixel squared distance from a sample to its nearest training digit: trained generators in the chapter
-# stay well below it, untrained or constant ones lie above it.
-NEAREST_DIGIT_MSE = 0.25
-
-
-@register("ogan-mse-collapse",
-          hint="Train twice with lam2 = 8, once with recon='mse' and once with recon='corr', and pass the two "
-               "generators as {'mse': G_mse, 'corr': G_corr}.")
-def mse_collapse(answer: Any) -> tuple[bool, str]:
-    """Two digit generators trained with a strong MSE and a strong correlation term; MSE must lose diversity."""
-    if not isinstance(answer, dict) or set(answer) != {"mse", "corr"}:
-        return False, "pass a dict {'mse': G_mse, 'corr': G_corr} of two trained generators."
-    from torch import nn
-
-    from kexue.ogan import class_entropy, sample
-
-    if not all(isinstance(g, nn.Module) for g in answer.values()):
-        return False, "both values must be torch generators (nn.Module) mapping z to 64-pixel digits."
-    clf = _reference_digit_classifier()
-    entropy = {}
-    for name, G in answer.items():
-        images, error = call(sample, G, 450, 2)
+@register("ogan-mse-parts",
+          hint="Write z - c as (avg z - avg c)·1 plus the difference of the two centred vectors, expand the squared "
+               "norm, and use that the centred vectors are std times N(·) and that N(z)·N(c) = n rho.")
+def mse_parts(answer: Any) -> tuple[bool, str]:
+    """A function mse_parts(z, c) -> (mean part, spread part, direction part), each of shape (batch,), for batches of
+    vectors z, c of shape (batch, n); the three must be the exact split of mean((z - c)**2, -1)."""
+    if not callable(answer):
+        return False, "pass a function mse_parts(z, c) returning three arrays: the mean, spread and direction parts."
+    cases = _mse_cases()
+    names = ("mean", "spread", "direction")
+    right = dict.fromkeys(names, 0)
+    sums, raised, malformed = 0, [], 0
+    for z, c in cases:
+        got, error = call(answer, z.copy(), c.copy())
         if error:
-            return False, f"sampling the {name} generator failed: {error}"
-        if images.reshape(450, -1).shape[1] != 64:
-            return False, f"the {name} generator must produce 64-pixel (8×8) digits."
-        verdict = _trained_generator(images.reshape(450, 64), name)
-        if verdict:
-            return False, verdict
-        entropy[name] = class_entropy(clf, images)
-    text = (f"class-histogram entropy of 450 samples: MSE model {entropy['mse']:.2f}, correlation model "
-            f"{entropy['corr']:.2f} nats (uniform over 10 digits: {math.log(10):.2f}).")
-    if entropy["mse"] < 2.0 and entropy["corr"] > 2.1:
-        return True, text + " The strong MSE term collapses diversity; the correlation term does not."
-    if entropy["mse"] >= 2.0:
-        return False, text + " The MSE model still produces diverse digits: make its weight stronger."
-    return False, text + " The correlation model lost diversity too: check its training."
+            raised.append(error)
+            continue
+        parts = _three_arrays(got, len(z))
+        if parts is None or not all(np.isfinite(p).all() for p in parts):
+            malformed += 1
+            continue
+        mse = ((z - c) ** 2).mean(-1)
+        sums += bool(np.allclose(sum(parts), mse, rtol=1e-7, atol=1e-10))
+        for name, p, t in zip(names, parts, _mse_truth(z, c)):
+            right[name] += bool(np.allclose(p, t, rtol=1e-7, atol=1e-10))
+    total = len(cases)
+    if all(v == total for v in right.values()):
+        return True, f"all three parts are exact on all {total} batches, and they add up to the squared error."
+    message = (f"the parts add up to the mean squared error on {sums} of {total} batches; exact parts: mean on "
+               f"{right['mean']}, spread on {right['spread']}, direction on {right['direction']}.")
+    if sums == total:
+        message += " The sum is right, so the split between the parts is what is wrong."
+    if raised:
+        message += f" Your function raised an exception on {len(raised)} batch(es), first {raised[0]}."
+    if malformed:
+        message += (f" On {malformed} batch(es) it did not return three finite arrays of one value per row "
+                    "(shape (batch,)).")
+    return False, message[0].upper() + message[1:]
 
 
 @register("ogan-null-correlation",
