@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -141,8 +142,9 @@ def chapter_title(chapter: str) -> str:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):
-                    # Maths renders as MathJax, not as its TeX: match the text before the first formula.
-                    return line[2:].split("$")[0].strip().replace("*", "").replace("`", "")
+                    # Maths renders as MathJax, not as its TeX, and straight quotes may become curly ones: match the
+                    # text before the first formula or quote.
+                    return re.split(r"[$\"']", line[2:])[0].strip().replace("*", "").replace("`", "")
     raise AssertionError(f"{chapter} has no '# ' title")
 
 

@@ -272,23 +272,32 @@ def train_head(ea: TensorLike, eb: TensorLike, labels: TensorLike, loss: str = "
     head = _identity_map(d)
     classifier = nn.Linear(3 * d, 2) if loss == "sbert" else None
     params = list(head.parameters()) + (list(classifier.parameters()) if classifier is not None else [])
+
+    def step_loss() -> torch.Tensor:
+        u, v = head(a), head(b)
+        if loss == "sbert":
+            return F.cross_entropy(classifier(sbert_features(u, v)), y.long())
+        if loss == "cosent":
+            return cosent_loss(pair_cosines(u, v), y, lam)
+        return cos_losses(pair_cosines(u, v), y, loss).mean()
+
+    return _fit(HeadTraining(head, classifier), params, step_loss, steps, lr, track, track_every)
+
+
+def _fit(result: HeadTraining, params: list[torch.Tensor], step_loss: Callable[[], torch.Tensor], steps: int,
+         lr: float, track: Callable[[nn.Linear], ArrayLike] | None, track_every: int) -> HeadTraining:
+    """Adam on ``params`` for ``steps`` steps of ``step_loss``, recording each loss and, every ``track_every``
+    steps, ``track(result.map)``."""
     optimiser = torch.optim.Adam(params, lr=lr)
-    result = HeadTraining(head, classifier)
 
     def record(step: int) -> None:
         if track is not None and step % track_every == 0:
             with torch.no_grad():
-                result.tracked.append(np.asarray(track(head), dtype=np.float64))
+                result.tracked.append(np.asarray(track(result.map), dtype=np.float64))
 
     record(0)
     for step in range(steps):
-        u, v = head(a), head(b)
-        if loss == "sbert":
-            value = F.cross_entropy(classifier(sbert_features(u, v)), y.long())
-        elif loss == "cosent":
-            value = cosent_loss(pair_cosines(u, v), y, lam)
-        else:
-            value = cos_losses(pair_cosines(u, v), y, loss).mean()
+        value = step_loss()
         _check_finite(value, step)
         optimiser.zero_grad()
         value.backward()
@@ -323,25 +332,11 @@ def distill_linear(teacher: TensorLike, student_inputs: TensorLike, dim: int = 1
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     student = nn.Linear(s.shape[1], dim)
-    optimiser = torch.optim.Adam(student.parameters(), lr=lr)
-    result = HeadTraining(student, None)
-
-    def record(step: int) -> None:
-        if track is not None and step % track_every == 0:
-            with torch.no_grad():
-                result.tracked.append(np.asarray(track(student), dtype=np.float64))
-
-    record(0)
-    for step in range(steps):
+    def step_loss() -> torch.Tensor:
         rows = torch.randperm(t.shape[0], generator=generator)[:batch]
-        value = similarity_distillation_loss(t[rows], student(s[rows]), lam)
-        _check_finite(value, step)
-        optimiser.zero_grad()
-        value.backward()
-        optimiser.step()
-        result.losses.append(float(value.detach()))
-        record(step + 1)
-    return result
+        return similarity_distillation_loss(t[rows], student(s[rows]), lam)
+
+    return _fit(HeadTraining(student, None), list(student.parameters()), step_loss, steps, lr, track, track_every)
 
 
 # --- Chapter 09's data: the article's tables, the negation sentences, InsuranceQA pairs --------------------------

@@ -382,6 +382,7 @@ class LayerInputs:
     states: list[torch.Tensor]
     texts: list[str]
     before: NDArray[np.float32] = field(repr=False)  # the encoder's own P3 embedding of each text, L2-normalised
+    poolings: dict[str, NDArray[np.float32]] = field(default_factory=dict, repr=False)  # every pooling, raw
 
     def __len__(self) -> int:
         return len(self.states)
@@ -389,7 +390,8 @@ class LayerInputs:
 
 def last_layer_inputs(encoder: Encoder, texts: Sequence[str], prefix: str | None = None,
                       batch_size: int = 64) -> LayerInputs:
-    """Run ``texts`` once and keep the input of the last layer (and the usual P3 embeddings, for comparison)."""
+    """Run ``texts`` once and keep the input of the last layer, the L2-normalised P3 embeddings (``before``) and every
+    pooling the encoder supports, unnormalised (``poolings``)."""
     if not isinstance(encoder, Encoder):
         raise TypeError(f"encoder must be a kexue.pretrained Encoder, got {type(encoder).__name__}")
     texts = texts_argument(texts)
@@ -398,6 +400,7 @@ def last_layer_inputs(encoder: Encoder, texts: Sequence[str], prefix: str | None
     order = np.argsort(lengths, kind="stable")
     states: list[torch.Tensor] = [torch.empty(0)] * len(texts)
     before = np.empty((len(texts), encoder.model.config.hidden_size), dtype=np.float32)
+    poolings = {how: np.empty_like(before) for how in encoder.poolings}
     was_training = encoder.model.training
     encoder.model.eval()
     try:
@@ -406,12 +409,14 @@ def last_layer_inputs(encoder: Encoder, texts: Sequence[str], prefix: str | None
                 idx = order[start:start + batch_size]
                 out = encoder.forward([texts[i] for i in idx], prefix)
                 vectors = torch.nn.functional.normalize(out.pooled("last-avg"), dim=-1)
+                for how in poolings:
+                    poolings[how][idx] = out.pooled(how).numpy()
                 for row, i in enumerate(idx):
                     states[i] = out.hidden_states[-2][row, :int(out.mask[row].sum())].clone()
                     before[i] = vectors[row].numpy()
     finally:
         encoder.model.train(was_training)
-    return LayerInputs(states, texts, before)
+    return LayerInputs(states, texts, before, poolings)
 
 
 def _padded(states: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

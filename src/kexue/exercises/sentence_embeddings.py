@@ -11,8 +11,13 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from kexue import data
-from kexue import sentence_embeddings as se
 from kexue.exercises import as_float, call, close, grade, register
+
+
+def _se():  # noqa: ANN202 - the module; imported on use, since it loads PyTorch (checkers load without it)
+    from kexue import sentence_embeddings
+
+    return sentence_embeddings
 
 
 # ------------------------------------------------------------------------------------------------ 1 basis matters
@@ -20,8 +25,8 @@ def _circle_cosines(seed: int) -> tuple[float, float]:
     """Reference: 1000 points on the unit circle through diag(5, 0.2) plus (10, 10), before and after whitening."""
     theta = np.random.default_rng(seed).uniform(0, 2 * np.pi, 1000)
     x = np.c_[np.cos(theta), np.sin(theta)] @ np.diag([5.0, 0.2]) + 10.0
-    mu, W = se.whitening_params(x)
-    return se.average_cosine(x), se.average_cosine((x - mu) @ W)
+    mu, W = _se().whitening_params(x)
+    return _se().average_cosine(x), _se().average_cosine((x - mu) @ W)
 
 
 @register("simcse-basis-matters", hint="average cosine over pairs i ≠ j; whiten with the mean and W = UΛ^(-1/2) of "
@@ -131,7 +136,7 @@ def _two_losses(answer: Any) -> tuple[bool, str]:
 # ------------------------------------------------------------------------------------------------ 4 rule of thumb
 def _rule(d: float) -> float:
     """Su's reading 0.5 + ρ/2 with ρ the large-sample Spearman of equal-variance Gaussian scores d apart."""
-    return 0.5 + se.spearman_from_auc(norm.cdf(d / math.sqrt(2))) / 2
+    return 0.5 + _se().spearman_from_auc(norm.cdf(d / math.sqrt(2))) / 2
 
 
 @lru_cache(maxsize=1)
@@ -193,7 +198,7 @@ def _linear_head(answer: Any) -> tuple[bool, str]:
 def _whitening_gain_correlation() -> float:
     t = data.load_simcse_zh_table()
     raw, white = t.values[:, :, 0].ravel(), t.values[:, :, 1].ravel()
-    return se.spearman(raw, white - raw)
+    return _se().spearman(raw, white - raw)
 
 
 @register("simcse-whitening-gain-plot", hint="x = raw score a, y = b − a, one point per cell (150); Spearman of "

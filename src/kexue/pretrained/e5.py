@@ -50,9 +50,14 @@ from numpy.typing import ArrayLike, NDArray
 from kexue import validate
 from kexue.pretrained.encoder import Encoder, _require, offline, texts_argument
 
+offline()  # before transformers is first imported
+try:  # imported once here, so that the first load_e5 call does not pay for it (several seconds)
+    from transformers import BertConfig, BertModel
+except ImportError:  # load_e5 names the missing package
+    BertConfig = BertModel = None
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
-    from transformers import BertModel
 
 __all__ = [
     "E5", "E5File", "E5Header", "PREFIXES", "TensorEntry", "bert_name", "dequantize_q4", "e5_keep_ids", "e5_path",
@@ -364,11 +369,14 @@ def e5_tokenizer(pieces: Sequence[str], scores: ArrayLike, bos: int, eos: int, u
 
     It expects text already through the file's normalisation map (``E5.prepare`` does that).
     """
+    pieces = texts_argument(pieces, "pieces")
+    scores = validate.vector(scores, "scores", size=len(pieces))
+    bos, eos, unk = (validate.integer(v, k, 0, len(pieces) - 1) for v, k in ((bos, "bos"), (eos, "eos"), (unk, "unk")))
     _require("tokenizers", "tokenizers")
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-    vocab = list(zip(pieces, validate.vector(scores, "scores", size=len(pieces)).tolist()))
-    tok = Tokenizer(models.Unigram(vocab, unk_id=int(unk), byte_fallback=False))
+    vocab = list(zip(pieces, scores.tolist()))
+    tok = Tokenizer(models.Unigram(vocab, unk_id=unk, byte_fallback=False))
     tok.normalizer = normalizers.Replace(Regex(" {2,}"), " ")
     # split=False: the engine runs one Viterbi pass over the whole string, word marks included.
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
@@ -409,7 +417,8 @@ class E5(Encoder):
 
     def __init__(self, model: BertModel, tokenizer: Tokenizer, keep_ids: NDArray[np.int64],
                  table: Mapping[int, str]) -> None:
-        super().__init__(model, tokenizer, "multilingual-e5-small", model.config.max_position_embeddings)
+        positions = getattr(getattr(model, "config", None), "max_position_embeddings", 512)
+        super().__init__(model, tokenizer, "multilingual-e5-small", positions)
         self.keep_ids = keep_ids
         self.table = table
 
@@ -435,9 +444,7 @@ def load_e5(keep_ids: ArrayLike | None = None, path: str | Path | None = None, d
         raise ValueError(f"dropout must be below 1, got {dropout}")
     file = read_e5_file(path)
     keep = _keep_argument(keep_ids, file)
-    offline()
     _require("transformers", "transformers")
-    from transformers import BertConfig, BertModel
     from transformers.utils import logging as hf_logging
 
     h = file.header
