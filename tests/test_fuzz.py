@@ -14,7 +14,7 @@ The one documented exception is ``CATCH_ALL``: a parameter whose contract is to 
 runs whatever a student passed and turns every failure, a non-callable included, into a verdict).
 
 Not acceptable: any other exception type, a MemoryError, a crash of the interpreter, or a call that takes more than
-``CALL_SECONDS``. Each module's calls run in a child process under an address-space limit, watched by the parent,
+``CALL_SECONDS`` (the valid call, which runs the full default computation, gets ``VALID_CALL_FACTOR`` times that). Each module's calls run in a child process under an address-space limit, watched by the parent,
 which kills the child on a hang and resumes after the hanging call; modules run in parallel.
 """
 from __future__ import annotations
@@ -37,6 +37,7 @@ import kexue
 # A call that takes longer than this counts as a hang: 8 s on an idle machine, stretched by the load average on a
 # busy one (several test runs sharing two cores), so that waiting for a CPU is not mistaken for a hang.
 CALL_SECONDS = 8.0 * min(8.0, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
+VALID_CALL_FACTOR = 8
 ADDRESS_SPACE_EXTRA = 2 << 30  # bytes of address space a child may add to what its imports took
 WORKERS = 2
 CHILD = Path(__file__).with_name("fuzz_child.py")
@@ -100,7 +101,10 @@ def run_module(module: str) -> list[dict]:
             message = json.loads(line)
             if message["event"] == "start":
                 current = message
-                deadline = time.monotonic() + CALL_SECONDS
+                # The valid call runs the function's full default computation (a chapter's training run, say);
+                # only the bad-input calls must be quick.
+                valid = message["call"].endswith("(valid)")
+                deadline = time.monotonic() + CALL_SECONDS * (VALID_CALL_FACTOR if valid else 1)
             elif message["event"] == "end":
                 records.append(message)
                 current = None

@@ -675,9 +675,9 @@ def train_copy_model(scheme: str, lag: int = 3, n_train: int = 32, d: int = 64, 
     return CopyModel(scheme, lag, n_train, losses, bias, clock.elapsed(), accuracy)
 
 
-def copy_task_benchmark(schemes: Sequence[str] = COPY_SCHEMES, n_test: Sequence[int] = (32, 64),
+def copy_task_benchmark(schemes: Sequence[str] = COPY_SCHEMES, n_test: Sequence[int] = (32, 64), steps: int = 300,
                         **kwargs: Any) -> dict[str, dict[int, float]]:
-    """Accuracy at each test length of train_copy_model(scheme, **kwargs) for every scheme."""
+    """Accuracy at each test length of train_copy_model(scheme, steps=steps, **kwargs) for every scheme."""
     if isinstance(schemes, (str, bytes)) or not isinstance(schemes, Sequence):
         raise TypeError(f"schemes must be a sequence drawn from {COPY_SCHEMES}, got {type(schemes).__name__}")
     if not all(s in COPY_SCHEMES for s in schemes):
@@ -687,6 +687,6 @@ def copy_task_benchmark(schemes: Sequence[str] = COPY_SCHEMES, n_test: Sequence[
     n_test = [_check_int(n, "n_test", 2, 4096) for n in n_test]
     results = {}
     for scheme in schemes:
-        model = train_copy_model(scheme, **kwargs)
+        model = train_copy_model(scheme, steps=steps, **kwargs)
         results[scheme] = {n: model.accuracy(n) for n in n_test}
     return results
