@@ -14,8 +14,9 @@ The one documented exception is ``CATCH_ALL``: a parameter whose contract is to 
 runs whatever a student passed and turns every failure, a non-callable included, into a verdict).
 
 Not acceptable: any other exception type, a MemoryError, a crash of the interpreter, or a call that takes more than
-``CALL_SECONDS`` (the valid call, which runs the full default computation, gets ``VALID_CALL_FACTOR`` times that). Each module's calls run in a child process under an address-space limit, watched by the parent,
-which kills the child on a hang and resumes after the hanging call; modules run in parallel.
+``CALL_SECONDS`` (the valid call, which runs the full default computation, gets ``VALID_CALL_FACTOR`` times that).
+Each module's calls run in a child process under an address-space limit, watched by the parent, which kills the
+child on a hang and resumes after the hanging call; modules run in parallel.
 """
 from __future__ import annotations
 
