@@ -9,16 +9,24 @@ jupyter-cache matches a notebook by its code cells alone. A chapter's outputs al
 - the dependency pins in pyproject.toml (and any lock files named in ``kexue_cache_pin_files``).
 The key of every chapter is kept in ``kexue-keys.json`` beside the cache. When a chapter's key changes, its cached
 records are dropped and Sphinx is told to read it again; every other chapter keeps its outputs.
+
+myst-nb executes the chapters one at a time as Sphinx reads them. Before reading, :func:`execute_ahead` executes the
+chapters without cached outputs in ``kexue_execution_workers`` processes at once, with jupyter-cache's own worker,
+into the same cache; myst-nb then finds their outputs there. A chapter that fails ahead is executed, and its error
+reported, by myst-nb as before.
 """
 from __future__ import annotations
 
 import ast
 import hashlib
 import json
+import os
 import shutil
 import tomllib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -237,6 +245,38 @@ def write_manifest(app: Sphinx, exception: Exception | None) -> None:
     (base / MANIFEST).write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
 
 
+def execute_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Execute the notebooks about to be read that have no cached outputs, several at a time, into the cache."""
+    workers = app.config.kexue_execution_workers
+    if app.config.nb_execution_mode != "cache" or workers < 2:
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
+
+    cache = get_cache(app.config.nb_execution_cache_path)
+    todo = []
+    for docname in docnames:
+        path = Path(env.doc2path(docname))
+        if path.suffix != ".ipynb" or any(fnmatch(str(path), p) for p in app.config.nb_execution_excludepatterns):
+            continue
+        try:
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+            continue
+        except KeyError:  # no cached outputs for this code
+            pass
+        record = cache.add_nb_to_project(str(path))
+        todo.append(ProcessData(record.pk, record.uri, cache, app.config.nb_execution_timeout,
+                                app.config.nb_execution_allow_errors))
+    if len(todo) < 2:
+        return
+    logger.info(f"kexue cache: executing {len(todo)} notebooks, {min(workers, len(todo))} at a time")
+    with ProcessPoolExecutor(min(workers, len(todo))) as pool:
+        for status, uri in pool.map(ExecutionWorkerLocalMProc(), todo):
+            if status:  # myst-nb executes it again when reading and reports the error there
+                logger.info(f"kexue cache: {Path(uri).name} failed ahead; it runs again when read")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("kexue_cache_source", "src", "")
     # The exact versions `make` installs (constraints.txt) are part of every key, with pyproject.toml's ranges.
@@ -244,5 +284,8 @@ def setup(app: Sphinx) -> dict:
     # Before myst-nb reads its configuration at builder-inited.
     app.connect("config-inited", set_cache_path, priority=400)
     app.connect("env-get-outdated", outdated_chapters)
+    # Two at a time by default: chapters are sized for two cores each, and memory grows with every process.
+    app.add_config_value("kexue_execution_workers", min(2, len(os.sched_getaffinity(0))), "")
+    app.connect("env-before-read-docs", execute_ahead)
     app.connect("build-finished", write_manifest)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
