@@ -65,6 +65,8 @@ new MutationObserver(function () {
   function update() {
     document.querySelectorAll(".jupyter-widgets").forEach(function (el) {
       var root = el.closest(".cell_output") || el;
+      // A finished progress bar has no controls: it is a record of the run, not an explorer.
+      if (!el.querySelector("input, button, select, textarea, .noUi-handle, .widget-slider")) return;
       freeze(root);
       disable(root);
     });
