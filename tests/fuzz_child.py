@@ -15,7 +15,6 @@ import os
 import re
 import resource
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -275,7 +274,6 @@ def emit(**message: Any) -> None:
 
 def main() -> None:
     module_name, first = sys.argv[1], int(sys.argv[2])
-    os.chdir(tempfile.mkdtemp(prefix="kexue-fuzz-"))  # functions that write files write here
     try:
         import torch
 

@@ -60,15 +60,16 @@ def public_modules() -> list[str]:
     return sorted(names)
 
 
-def run_module(module: str) -> list[dict]:
-    """Run the fuzz child on ``module``; resume after a hang or a crash. One record per call."""
+def run_module(module: str, workdir: Path) -> list[dict]:
+    """Run the fuzz child on ``module`` in ``workdir`` (functions that write files write there); resume after a hang
+    or a crash. One record per call."""
     records: list[dict] = []
     start = 0
     while True:
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                    MPLBACKEND="Agg", KEXUE_FUZZ_AS_EXTRA=str(ADDRESS_SPACE_EXTRA), PYTHONHASHSEED="0")
         proc = subprocess.Popen([sys.executable, str(CHILD), module, str(start)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, text=True, bufsize=1)
+                                stderr=subprocess.PIPE, env=env, text=True, bufsize=1, cwd=workdir)
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
         current: dict | None = None
@@ -118,9 +119,10 @@ def run_module(module: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_records() -> list[dict]:
+def fuzz_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    modules = public_modules()
     with ThreadPoolExecutor(WORKERS) as pool:
-        results = list(pool.map(run_module, public_modules()))
+        results = list(pool.map(run_module, modules, [tmp_path_factory.mktemp(m) for m in modules]))
     return [r for records in results for r in records]
 
 
