@@ -49,14 +49,15 @@ book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is in _build/html/index.html (make serve to view it)."
 
+# Two test processes (pytest-xdist): the site builds in one while the other runs the unit tests.
 test: setup
 	$(BIN)/ruff check src tests benchmarks tools book/_ext
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 # Quick iteration: everything but executing chapters and building the site.
 test-quick: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks tools book/_ext
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow"
 
 # The package installs without PyTorch under Python 3.12 and 3.13 and passes its unit tests there (throwaway venvs).
 test-pythons: $(VENV)/.installed

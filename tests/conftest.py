@@ -37,19 +37,40 @@ def chapters() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def site() -> Path:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the book from clean with warnings as errors (the execution cache is kept) and return its HTML folder.
-    With KEXUE_SITE_BUILT=1 the site already in _build/html is tested as it is (for iterating on the tests)."""
+    Under pytest-xdist the first worker to ask builds it and the others wait for that build (a lock and a note in
+    the run's shared temporary folder). With KEXUE_SITE_BUILT=1 the site already in _build/html is tested as it is
+    (for iterating on the tests)."""
+    html = ROOT / "_build" / "html"
     if os.environ.get("KEXUE_SITE_BUILT") == "1":
-        return ROOT / "_build" / "html"
+        return html
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    if shared is None:
+        failure = build_site()
+    else:
+        from filelock import FileLock
+
+        note = shared / "site-build.txt"  # empty once built, else the build's failure
+        with FileLock(shared / "site-build.lock"):
+            if not note.exists():
+                note.write_text(build_site())
+            failure = note.read_text()
+    if failure:
+        pytest.fail(failure)
+    return html
+
+
+def build_site() -> str:
+    """Build the book from clean; an empty string, or why it failed."""
     subprocess.run([BIN / "jupyter-book", "clean", str(ROOT)], check=True, capture_output=True)
     build = subprocess.run(
         [BIN / "jupyter-book", "build", str(ROOT), "-W", "-n", "--keep-going"],
         capture_output=True, text=True,
     )
     if build.returncode != 0:
-        pytest.fail(f"the book did not build:\n{build.stdout[-6000:]}\n{build.stderr[-3000:]}")
-    return ROOT / "_build" / "html"
+        return f"the book did not build:\n{build.stdout[-6000:]}\n{build.stderr[-3000:]}"
+    return ""
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -83,3 +104,9 @@ def browser() -> Iterator[object]:
         browser = p.chromium.launch(executable_path=chromium, args=[a for a in CHROMIUM_ARGS if a != "--headless"])
         yield browser
         browser.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need the built site first: the build starts at once and, under pytest-xdist, other tests run
+    beside it."""
+    items.sort(key=lambda item: "site" not in getattr(item, "fixturenames", ()))
