@@ -274,7 +274,9 @@ def execute_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> No
     with ProcessPoolExecutor(min(workers, len(todo))) as pool:
         for status, uri in pool.map(ExecutionWorkerLocalMProc(), todo):
             if status:  # myst-nb executes it again when reading and reports the error there
-                logger.info(f"kexue cache: {Path(uri).name} failed ahead; it runs again when read")
+                traceback = (cache.get_project_record(uri).traceback or "").strip()
+                reason = traceback.splitlines()[-1] if traceback else f"worker status {status}"
+                logger.info(f"kexue cache: {Path(uri).name} failed ahead ({reason}); it runs again when read")
 
 
 def setup(app: Sphinx) -> dict:
