@@ -18,6 +18,7 @@ reported, by myst-nb as before.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -109,14 +110,21 @@ def modules_of(code: str, src: Path) -> set[str]:
             if path is None or prefix in found:
                 continue
             found.add(prefix)
-            tree = parse(path.read_text(encoding="utf-8"))
-            inner = imported_names(tree, prefix, path.name == "__init__.py")
-            todo += [n for n in inner if n.startswith(PACKAGE + ".") or n == PACKAGE]
+            stat = path.stat()
+            todo += module_imports(path, prefix, stat.st_mtime_ns, stat.st_size)
             for package in COMPANION_PACKAGES:
                 companion = f"{package}.{prefix.rpartition('.')[2]}"
                 if prefix.count(".") == 1 and companion != prefix and module_file(companion, src):
                     todo.append(companion)
     return found
+
+
+@functools.cache
+def module_imports(path: Path, name: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The ``kexue`` names module ``name`` (file ``path``) imports; cached per version of the file, since every
+    chapter's scan reads the same modules."""
+    inner = imported_names(parse(path.read_text(encoding="utf-8")), name, path.name == "__init__.py")
+    return tuple(sorted(n for n in inner if n.startswith(PACKAGE + ".") or n == PACKAGE))
 
 
 def parse(code: str) -> ast.AST:
